@@ -1,0 +1,494 @@
+//! The command line: every flag (also readable from a `SCIMBOX_*` variable), parsed once by clap into
+//! typed values, and the dispatch to the library. The commands that touch data work beside a running
+//! `serve` on the same data directory: SQLite's locking and the token epoch keep them consistent.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::config::{Config, Limits, LogFormat, PublicUrl, TlsFiles};
+use crate::credentials::{self, Scope};
+use crate::store::{RevokeOutcome, Store, StoreError};
+
+/// scimbox: an on-prem SCIM 2.0 provisioning appliance.
+#[derive(Debug, Parser)]
+#[command(name = "scimbox", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the appliance: SCIM server, admin page and APIs.
+    Serve(ServeArgs),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage admin accounts of the page.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Write a consistent copy of the live database to PATH (safe while `serve` runs).
+    Backup(BackupArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DataArgs),
+}
+
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// Directory holding the database (created if missing).
+    #[arg(long, env = "SCIMBOX_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "SCIMBOX_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Externally visible base URL (e.g. https://scim.example.com); derived from the request when unset.
+    #[arg(long, env = "SCIMBOX_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// PEM certificate chain; serve HTTPS (with --tls-key). SIGHUP re-reads both files.
+    #[arg(long, env = "SCIMBOX_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key matching --tls-cert.
+    #[arg(long, env = "SCIMBOX_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, env = "SCIMBOX_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. "info" or "warn,scimbox=debug").
+    #[arg(long, env = "SCIMBOX_LOG_LEVEL", default_value = "info", value_name = "FILTER")]
+    log_level: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SCIMBOX_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Seconds a client may take to send request headers (also closes idle HTTP/1 keep-alive connections).
+    #[arg(long, env = "SCIMBOX_HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a connection may stay without traffic before it is closed.
+    #[arg(long, env = "SCIMBOX_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
+    /// Connections served at once.
+    #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds shutdown waits for requests in flight.
+    #[arg(long, env = "SCIMBOX_SHUTDOWN_TIMEOUT_SECS", default_value_t = Limits::default().shutdown_timeout.as_secs())]
+    shutdown_timeout_secs: u64,
+    /// Largest page a SCIM list returns (at least 100).
+    #[arg(long, env = "SCIMBOX_MAX_RESULTS", default_value_t = Limits::default().max_results)]
+    max_results: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once, as the last line of standard output.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// A name that says who uses the token (e.g. "okta").
+        #[arg(long, env = "SCIMBOX_TOKEN_NAME")]
+        name: String,
+        /// What the token may call: scim (/scim/v2) or platform (/api/v1).
+        #[arg(long, env = "SCIMBOX_TOKEN_SCOPE", value_enum, default_value = "scim")]
+        scope: Scope,
+        /// Days until the token expires; never when unset.
+        #[arg(long, env = "SCIMBOX_TOKEN_EXPIRES_IN_DAYS", value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=36500))]
+        expires_in_days: Option<u32>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a token by its id (the <id> in scimbox_<id>_<secret>, as `token list` shows it).
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The token id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin; the password is read from standard input, never from the command line.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The admin's user name.
+        #[arg(long, env = "SCIMBOX_ADMIN_USERNAME")]
+        username: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Where to write the copy; must not exist yet.
+    path: PathBuf,
+}
+
+/// A command's failure: printed once as `error: …`, exit status 1.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure::Failed(error.to_string())
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log = match &cli.command {
+        Command::Serve(args) => (args.log_format, args.log_level.clone()),
+        _ => (LogFormat::Text, "warn".to_owned()),
+    };
+    if let Err(error) = init_logging(log.0, &log.1) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    warn_unknown_env();
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("scimbox")
+        .build()
+        .map_err(|e| Failure::Failed(format!("cannot start the runtime: {e}")))
+        .and_then(|runtime| runtime.block_on(dispatch(cli.command)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Token(TokenCommand::Create { data, name, scope, expires_in_days }) => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 100 {
+                return Err(Failure::Usage("--name must be 1 to 100 characters".into()));
+            }
+            let store = open(&data).await?;
+            let (record, token) = store.create_token(name, scope, expires_in_days).await?;
+            store.close().await;
+            let expires = record.expires_at.as_deref().unwrap_or("never");
+            println!("Created token {} \"{}\" (scope {}, expires {expires}).", record.id, record.name, scope.as_str());
+            println!("Copy it now; it is not shown again:");
+            println!("{}", token.text());
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { data }) => {
+            let store = open(&data).await?;
+            let tokens = store.list_tokens().await?;
+            store.close().await;
+            print_tokens(&tokens);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { data, id }) => {
+            if !credentials::is_token_id(&id) {
+                return Err(Failure::Usage(format!(
+                    "{id:?} is not a token id (16 hex digits, as `scimbox token list` shows)"
+                )));
+            }
+            let store = open(&data).await?;
+            let outcome = store.revoke_token(&id).await;
+            store.close().await;
+            match outcome {
+                Ok(RevokeOutcome::Revoked(token)) => println!("Revoked token {} \"{}\".", token.id, token.name),
+                Ok(RevokeOutcome::AlreadyRevoked(token)) => println!(
+                    "Token {} \"{}\" was already revoked at {}.",
+                    token.id,
+                    token.name,
+                    token.revoked_at.unwrap_or_default()
+                ),
+                Err(StoreError::NotFound(_)) => return Err(Failure::Failed(format!("there is no token {id}"))),
+                Err(error) => return Err(error.into()),
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create { data, username }) => create_admin(&data, &username).await,
+        Command::Backup(BackupArgs { data, path }) => {
+            let store = open(&data).await?;
+            let outcome = store.backup(&path).await;
+            store.close().await;
+            match outcome {
+                Ok(()) => {
+                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    println!("Backed up {} to {} ({size} bytes).", store.path().display(), path.display());
+                    Ok(())
+                }
+                Err(StoreError::Conflict(_)) => {
+                    Err(Failure::Failed(format!("{} exists already; choose a new path", path.display())))
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        Command::Migrate(data) => {
+            let store = open(&data).await?;
+            store.close().await;
+            println!("Database {} is up to date.", store.path().display());
+            Ok(())
+        }
+    }
+}
+
+async fn open(data: &DataArgs) -> Result<Store, Failure> {
+    let dir = data.data_dir.clone();
+    Ok(tokio::task::spawn_blocking(move || Store::open(&dir)).await.map_err(|e| Failure::Failed(e.to_string()))??)
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let config = serve_config(args)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot listen on {}: {e}", config.listen)))?;
+    let server = crate::Server::start(config, listener).await.map_err(|e| Failure::Failed(e.to_string()))?;
+    let base = server.base_url();
+    println!("scimbox {} listening on {base}", env!("CARGO_PKG_VERSION"));
+    println!("SCIM base URL: {base}/scim/v2");
+    if let Some(link) = server.setup_link().await.map_err(|e| Failure::Failed(e.to_string()))? {
+        println!("No admin exists yet. Create the first one at {link}");
+        println!("(the link works once, until this server restarts; or run `scimbox admin create --username NAME`)");
+    }
+    let _ = std::io::stdout().flush();
+    if let Some(slot) = server.certificate() {
+        tokio::spawn(reload_on_hangup(slot));
+    }
+    server.run(shutdown_signal()).await.map_err(|e| Failure::Failed(e.to_string()))
+}
+
+fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
+    let usage = |e: crate::config::ConfigError| Failure::Usage(e.to_string());
+    let public_url = args.public_url.as_deref().map(PublicUrl::parse).transpose().map_err(usage)?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err(usage(crate::config::ConfigError::TlsHalf)),
+    };
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        max_connections: args.max_connections,
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
+        max_results: args.max_results,
+    };
+    limits.validate().map_err(usage)?;
+    Ok(Config { listen: args.listen, data_dir: args.data.data_dir, public_url, tls, log_format: args.log_format, limits })
+}
+
+async fn create_admin(data: &DataArgs, username: &str) -> Result<(), Failure> {
+    let username = username.trim();
+    if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_control) {
+        return Err(Failure::Usage("--username must be 1 to 64 printable characters".into()));
+    }
+    let password = read_password()?;
+    credentials::check_password(username, &password).map_err(|e| Failure::Usage(e.to_string()))?;
+    let hash = tokio::task::spawn_blocking(move || credentials::hash_secret(&password))
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let store = open(data).await?;
+    let outcome = store.create_admin(username, hash).await;
+    store.close().await;
+    match outcome {
+        Ok(admin) => {
+            println!("Created admin {:?}.", admin.username);
+            Ok(())
+        }
+        Err(StoreError::Conflict(_)) => Err(Failure::Failed(format!("an admin named {username:?} exists already"))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Reads the password: prompted twice without echo on a terminal, else the first line of stdin.
+fn read_password() -> Result<String, Failure> {
+    let failed = |e: std::io::Error| Failure::Failed(format!("cannot read the password: {e}"));
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(failed)?;
+        let second = rpassword::prompt_password("Repeat password: ").map_err(failed)?;
+        if first != second {
+            return Err(Failure::Usage("the passwords do not match".into()));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(failed)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
+}
+
+fn print_tokens(tokens: &[crate::store::TokenRecord]) {
+    let header = ["ID", "NAME", "SCOPE", "PREFIX", "CREATED", "LAST USED", "EXPIRES", "REVOKED"];
+    let rows: Vec<[String; 8]> = tokens
+        .iter()
+        .map(|t| {
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            [
+                t.id.clone(),
+                t.name.clone(),
+                t.scope.as_str().to_owned(),
+                t.prefix(),
+                t.created_at.clone(),
+                or_dash(&t.last_used_at),
+                or_dash(&t.expires_at),
+                or_dash(&t.revoked_at),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    if rows.is_empty() {
+        println!("(no tokens; create one with `scimbox token create --name NAME`)");
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("--log-level {filter:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+/// Warns about `SCIMBOX_*` variables no flag reads: usually a typo that silently leaves a default.
+fn warn_unknown_env() {
+    let mut known = Vec::new();
+    collect_env_names(&Cli::command(), &mut known);
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("SCIMBOX_") && !known.iter().any(|k| k == name) {
+            tracing::warn!("ignoring unknown environment variable {name}");
+        }
+    }
+}
+
+fn collect_env_names(command: &clap::Command, names: &mut Vec<String>) {
+    for arg in command.get_arguments() {
+        if let Some(env) = arg.get_env().and_then(|e| e.to_str()) {
+            names.push(env.to_owned());
+        }
+    }
+    for sub in command.get_subcommands() {
+        collect_env_names(sub, names);
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}
+
+async fn reload_on_hangup(slot: std::sync::Arc<crate::http::tls::CertificateSlot>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+    while hangup.recv().await.is_some() {
+        match slot.reload() {
+            Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+            Err(error) => tracing::error!(%error, "SIGHUP: keeping the current TLS certificate"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_a_scimbox_variable() {
+        fn check(command: &clap::Command) {
+            for arg in command.get_arguments() {
+                if arg.is_positional() || ["help", "version"].contains(&arg.get_id().as_str()) {
+                    continue;
+                }
+                let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+                assert!(env.starts_with("SCIMBOX_"), "--{} of {} has no SCIMBOX_ variable", arg.get_id(), command.get_name());
+            }
+            command.get_subcommands().for_each(check);
+        }
+        check(&Cli::command());
+    }
+
+    #[test]
+    fn serve_defaults_are_the_embedded_defaults() {
+        let cli = Cli::try_parse_from(["scimbox", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        let config = serve_config(args).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.limits, Limits::default());
+        assert!(config.tls.is_none() && config.public_url.is_none());
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args).map_err(|e| e.to_string()).and_then(|cli| match cli.command {
+                Command::Serve(args) => serve_config(args).map(drop).map_err(|e| e.to_string()),
+                _ => Ok(()),
+            })
+        };
+        assert!(parse(&["scimbox", "serve", "--listen", "nowhere"]).is_err());
+        assert!(parse(&["scimbox", "serve", "--tls-cert", "a.pem"]).is_err());
+        assert!(parse(&["scimbox", "serve", "--public-url", "ftp://x"]).unwrap_err().contains("public-url"));
+        assert!(parse(&["scimbox", "serve", "--max-results", "10"]).unwrap_err().contains("max-results"));
+        assert!(parse(&["scimbox", "serve", "--bogus"]).is_err());
+        assert!(parse(&["scimbox", "token", "create", "--name", "x", "--scope", "admin"]).is_err());
+        assert!(parse(&["scimbox", "token", "create", "--name", "x", "--expires-in-days", "0"]).is_err());
+        assert!(parse(&["scimbox", "serve", "--public-url", "https://scim.example.com/"]).is_ok());
+    }
+}

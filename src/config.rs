@@ -1,0 +1,196 @@
+//! The one typed, validated configuration of a running server, built once by `cli.rs` from flags and
+//! `SCIMBOX_*` variables and passed explicitly to whatever needs it. There is no global configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hyper::Uri;
+
+/// Everything `serve` needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address the caller asked to listen on (the listener itself is bound by the caller).
+    pub listen: SocketAddr,
+    /// Where the database and its companions live.
+    pub data_dir: PathBuf,
+    /// The externally visible base URL, without a trailing slash; `None` derives it from each request.
+    pub public_url: Option<PublicUrl>,
+    /// Certificate and key files when the server speaks HTTPS itself.
+    pub tls: Option<TlsFiles>,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// A configuration with the embedded defaults and the given data directory: what `scimbox serve`
+    /// with no flags uses, and what tests start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            public_url: None,
+            tls: None,
+            log_format: LogFormat::Text,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Where the SQLite database lives.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join(crate::store::DATABASE_FILE)
+    }
+}
+
+/// Bounds that protect the server from slow, large or too many clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a connection may stay without any traffic before it is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight before it closes their connections.
+    pub shutdown_timeout: Duration,
+    /// The largest page a SCIM list returns (`count` is capped to it; never below 100, Okta pages by 100).
+    pub max_results: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_connections: 1024,
+            shutdown_timeout: Duration::from_secs(10),
+            max_results: 1000,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The certificate chain and private key of the HTTPS listener, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A validated external base URL: `http` or `https`, a host, an optional path, no query or fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Validates and normalises (drops one trailing slash) a base URL such as
+    /// `https://scim.example.com` or `https://example.com/scimbox/`.
+    pub fn parse(text: &str) -> Result<PublicUrl, ConfigError> {
+        let invalid = |why: &str| ConfigError::PublicUrl { url: text.to_owned(), why: why.to_owned() };
+        let uri: Uri = text.parse().map_err(|_| invalid("it is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(invalid("it must start with http:// or https://")),
+        }
+        if uri.authority().is_none_or(|a| a.host().is_empty()) {
+            return Err(invalid("it must name a host"));
+        }
+        if uri.query().is_some() || text.contains('#') {
+            return Err(invalid("it must not have a query or fragment"));
+        }
+        Ok(PublicUrl(text.trim_end_matches('/').to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("--public-url {url:?} is not usable: {why}")]
+    PublicUrl { url: String, why: String },
+    #[error("--tls-cert and --tls-key must be given together")]
+    TlsHalf,
+    #[error("--{name} must be {why}")]
+    Limit { name: &'static str, why: &'static str },
+}
+
+impl Limits {
+    /// Refuses limits that would make the server useless or unsafe.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let zero = |d: Duration| d.is_zero();
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Limit { name: "max-body-bytes", why: "at least 1024" });
+        }
+        if zero(self.header_timeout) {
+            return Err(ConfigError::Limit { name: "header-timeout-secs", why: "at least 1" });
+        }
+        if zero(self.idle_timeout) {
+            return Err(ConfigError::Limit { name: "idle-timeout-secs", why: "at least 1" });
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Limit { name: "max-connections", why: "at least 1" });
+        }
+        if self.max_results < 100 {
+            return Err(ConfigError::Limit { name: "max-results", why: "at least 100 (Okta pages by 100)" });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_url(text: &str, expected: Result<&str, ()>) {
+        let got = PublicUrl::parse(text);
+        match expected {
+            Ok(normal) => assert_eq!(got.as_ref().map(PublicUrl::as_str), Ok(normal), "{text}"),
+            Err(()) => assert!(got.is_err(), "{text} should be refused, got {got:?}"),
+        }
+    }
+
+    #[test]
+    fn public_urls() {
+        check_url("https://scim.example.com", Ok("https://scim.example.com"));
+        check_url("https://scim.example.com/", Ok("https://scim.example.com"));
+        check_url("http://10.0.0.5:8080/scimbox/", Ok("http://10.0.0.5:8080/scimbox"));
+        check_url("ftp://example.com", Err(()));
+        check_url("example.com", Err(()));
+        check_url("/relative", Err(()));
+        check_url("https://example.com/?a=b", Err(()));
+        check_url("https://example.com/#x", Err(()));
+        check_url("https:// bad host", Err(()));
+        check_url("", Err(()));
+    }
+
+    #[test]
+    fn default_limits_are_valid_and_bad_ones_are_named() {
+        assert_eq!(Limits::default().validate(), Ok(()));
+        let limits = Limits { max_results: 50, ..Limits::default() };
+        assert!(limits.validate().unwrap_err().to_string().contains("max-results"));
+        let limits = Limits { max_connections: 0, ..Limits::default() };
+        assert!(limits.validate().unwrap_err().to_string().contains("max-connections"));
+        let limits = Limits { idle_timeout: Duration::ZERO, ..Limits::default() };
+        assert!(limits.validate().is_err());
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8080() {
+        let config = Config::with_data_dir("data");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_path(), PathBuf::from("data").join(crate::store::DATABASE_FILE));
+    }
+}

@@ -1,0 +1,237 @@
+//! Bearer-token authentication with an in-memory table of live tokens and a cache of verified ones.
+//!
+//! The first request with a token pays one argon2id verification, run on a blocking thread behind a
+//! small bound (about the core count): when the bound is full the request is answered 503 at once rather
+//! than queued, since argon2 on every request would collapse the server. A success is remembered as the
+//! SHA-256 of the whole token, so later requests cost a hash and a constant-time compare. A token whose id
+//! is known but whose digest differs from the remembered one is refused without argon2.
+//!
+//! Revocation: the table is re-read whenever the store's token epoch changes (one `stat` per request),
+//! so a token revoked from the page or from `scimbox token revoke` in another process is refused on the
+//! very next request. `last_used` is written at most once a minute per token, off the request path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use crate::credentials::{self, Scope};
+use crate::store::{Store, StoreError, TokenAuthRow, TokenEpoch};
+
+/// How long a successful verification is trusted before argon2 runs again for that token.
+const VERIFIED_FOR: Duration = Duration::from_secs(15 * 60);
+/// How often `last_used` is written for one token.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// Who is calling: the token that authenticated the request. Never holds the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub token_id: String,
+    pub token_name: String,
+    pub scope: Scope,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("this endpoint needs an Authorization: Bearer <token> header")]
+    Missing,
+    #[error("the Authorization header must be 'Bearer <token>' with a scimbox token")]
+    Malformed,
+    #[error("the bearer token is not valid: it is unknown, revoked or expired")]
+    Invalid,
+    #[error("this token has scope '{}'; this endpoint needs a token of scope '{}'", .have.as_str(), .need.as_str())]
+    WrongScope { have: Scope, need: Scope },
+    #[error("too many new tokens are being verified right now; retry in a second")]
+    Overloaded,
+    #[error("cannot read the token table: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The live tokens as last read, with what is remembered about each.
+#[derive(Debug, Default)]
+struct Table {
+    loaded: bool,
+    epoch: Option<TokenEpoch>,
+    tokens: HashMap<String, Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    row: TokenAuthRow,
+    verified: Option<Verified>,
+    touched: Option<Instant>,
+    /// Held while argon2 verifies a presented secret for this token.
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+enum Cached {
+    Accepted,
+    Unverified { hash: String, gate: Arc<tokio::sync::Mutex<()>> },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Verified {
+    digest: [u8; 32],
+    at: Instant,
+}
+
+/// Authenticates bearer tokens against the store. One per server.
+#[derive(Debug)]
+pub struct TokenVerifier {
+    store: Store,
+    table: RwLock<Table>,
+    argon2_slots: Arc<Semaphore>,
+}
+
+impl TokenVerifier {
+    pub fn new(store: Store) -> TokenVerifier {
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        TokenVerifier { store, table: RwLock::new(Table::default()), argon2_slots: Arc::new(Semaphore::new(slots)) }
+    }
+
+    /// Authenticates the `Authorization` header value for an endpoint that needs `scope`.
+    pub async fn authenticate(&self, header: Option<&[u8]>, scope: Scope) -> Result<Principal, AuthError> {
+        let text = bearer_token(header)?;
+        let presented = credentials::parse_token(text).map_err(|_| AuthError::Malformed)?;
+        self.refresh().await?;
+        let digest = credentials::token_digest(text);
+
+        if let Cached::Unverified { gate, .. } = self.cached(presented.id, &digest)? {
+            // One verification per token at a time: concurrent first requests with the same token wait for
+            // it instead of each taking an argon2 slot.
+            let _turn = gate.lock().await;
+            if let Cached::Unverified { hash, .. } = self.cached(presented.id, &digest)? {
+                let permit =
+                    Arc::clone(&self.argon2_slots).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
+                let secret = presented.secret.to_owned();
+                let matches = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    credentials::verify_secret(&secret, &hash)
+                })
+                .await
+                .unwrap_or(false);
+                if !matches {
+                    return Err(AuthError::Invalid);
+                }
+                let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
+                // The table may have been re-read meanwhile; a token gone from it was revoked.
+                let entry = table.tokens.get_mut(presented.id).ok_or(AuthError::Invalid)?;
+                entry.verified = Some(Verified { digest, at: Instant::now() });
+            }
+        }
+
+        let (principal, touch) = {
+            let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
+            // The table may have been re-read meanwhile; a token gone from it was revoked.
+            let entry = table.tokens.get_mut(presented.id).ok_or(AuthError::Invalid)?;
+            let touch = entry.touched.is_none_or(|at| at.elapsed() >= TOUCH_EVERY);
+            if touch {
+                entry.touched = Some(Instant::now());
+            }
+            let row = &entry.row;
+            (Principal { token_id: row.id.clone(), token_name: row.name.clone(), scope: row.scope }, touch)
+        };
+        if touch {
+            let store = self.store.clone();
+            let id = principal.token_id.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_token(&id, crate::store::now()).await {
+                    tracing::warn!(token = %id, %error, "cannot record the token's last use");
+                }
+            });
+        }
+        if principal.scope != scope {
+            return Err(AuthError::WrongScope { have: principal.scope, need: scope });
+        }
+        Ok(principal)
+    }
+
+    /// What the table knows of a presented token: accepted from memory, or in need of argon2.
+    fn cached(&self, id: &str, digest: &[u8; 32]) -> Result<Cached, AuthError> {
+        let table = self.table.read().unwrap_or_else(|poison| poison.into_inner());
+        let entry = table.tokens.get(id).ok_or(AuthError::Invalid)?;
+        if entry.row.expires_at.is_some_and(|at| at <= crate::store::now()) {
+            return Err(AuthError::Invalid);
+        }
+        match entry.verified {
+            Some(known) if !bool::from(known.digest.ct_eq(digest)) => Err(AuthError::Invalid),
+            Some(known) if known.at.elapsed() < VERIFIED_FOR => Ok(Cached::Accepted),
+            _ => Ok(Cached::Unverified { hash: entry.row.secret_hash.clone(), gate: Arc::clone(&entry.gate) }),
+        }
+    }
+
+    /// Re-reads the token table when the epoch moved (or was never read). What was remembered about a
+    /// token survives the re-read as long as its hash is unchanged.
+    async fn refresh(&self) -> Result<(), StoreError> {
+        let epoch = self.store.token_epoch();
+        {
+            let table = self.table.read().unwrap_or_else(|poison| poison.into_inner());
+            if table.loaded && table.epoch == epoch {
+                return Ok(());
+            }
+        }
+        // The epoch is read before the rows: a change that lands in between moves the epoch again and
+        // the next request re-reads once more.
+        let rows = self.store.token_auth_rows().await?;
+        let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
+        let mut previous = std::mem::take(&mut table.tokens);
+        table.tokens = rows
+            .into_iter()
+            .map(|row| {
+                let kept = previous.remove(&row.id).filter(|old| old.row.secret_hash == row.secret_hash);
+                let (verified, touched, gate) = match kept {
+                    Some(old) => (old.verified, old.touched, old.gate),
+                    None => (None, None, Arc::default()),
+                };
+                (row.id.clone(), Entry { row, verified, touched, gate })
+            })
+            .collect();
+        table.epoch = epoch;
+        table.loaded = true;
+        Ok(())
+    }
+}
+
+/// Extracts the token from `Bearer <token>`; the scheme is matched case-insensitively (RFC 9110 §11.1).
+fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
+    let value = std::str::from_utf8(header.ok_or(AuthError::Missing)?).map_err(|_| AuthError::Malformed)?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    let (scheme, token) = value.split_once([' ', '\t']).ok_or(AuthError::Malformed)?;
+    let token = token.trim_start_matches([' ', '\t']);
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains([' ', '\t']) {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(header: Option<&str>, expected: Result<&str, AuthError>) {
+        assert_eq!(bearer_token(header.map(str::as_bytes)), expected, "{header:?}");
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        check(Some("Bearer abc"), Ok("abc"));
+        check(Some("bearer abc"), Ok("abc"));
+        check(Some("BEARER abc"), Ok("abc"));
+        check(Some("Bearer   abc  "), Ok("abc"));
+        check(Some("Bearer\tabc"), Ok("abc"));
+        check(None, Err(AuthError::Missing));
+        check(Some(""), Err(AuthError::Missing));
+        check(Some("   "), Err(AuthError::Missing));
+        check(Some("Bearer"), Err(AuthError::Malformed));
+        check(Some("Bearer "), Err(AuthError::Malformed));
+        check(Some("Basic YWxhZGRpbjpvcGVuc2VzYW1l"), Err(AuthError::Malformed));
+        check(Some("Bearer a b"), Err(AuthError::Malformed));
+        check(Some("Token abc"), Err(AuthError::Malformed));
+    }
+}

@@ -1,0 +1,241 @@
+//! The HTTP side: the hyper server (HTTP/1.1 and HTTP/2, TLS, limits, graceful shutdown), the route
+//! table, authentication, the mapping of errors to responses, and the embedded page.
+//!
+//! Architecture invariant: handlers translate (parse the request, make one store call, render) and hold
+//! no business rules; hyper types do not leave this module.
+
+mod auth;
+mod idle;
+mod reply;
+mod routes;
+pub mod tls;
+mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+pub use auth::{AuthError, Principal, TokenVerifier};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every request handler can reach.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub tokens: TokenVerifier,
+    request_prefix: String,
+    request_counter: AtomicU64,
+    /// The one-time code of the setup link, while no admin exists.
+    setup_code: std::sync::Mutex<Option<String>>,
+}
+
+impl App {
+    /// Whether `presented` is the current setup code (compared in constant time).
+    pub fn check_setup_code(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let code = self.setup_code.lock().unwrap_or_else(|poison| poison.into_inner());
+        code.as_deref().is_some_and(|code| bool::from(code.as_bytes().ct_eq(presented.as_bytes())))
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:x}", self.request_prefix)
+    }
+}
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot read the listener's address: {0}")]
+    Listener(std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A server that is ready to accept: the store is open and migrated, TLS is loaded.
+pub struct Server {
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<(TlsAcceptor, Arc<tls::CertificateSlot>)>,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("local_addr", &self.local_addr).field("tls", &self.tls.is_some()).finish()
+    }
+}
+
+impl Server {
+    /// Opens the store (applying migrations) and loads TLS, then returns without accepting anything.
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Server, ServeError> {
+        let local_addr = listener.local_addr().map_err(ServeError::Listener)?;
+        let tls = match &config.tls {
+            Some(files) => {
+                let (server_config, slot) = tls::server_config(files)?;
+                Some((TlsAcceptor::from(server_config), slot))
+            }
+            None => None,
+        };
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+            .await
+            .map_err(|e| ServeError::Other(e.to_string()))??;
+        let request_prefix = crate::credentials::random_hex(4).map_err(|e| ServeError::Other(e.to_string()))?;
+        let tokens = TokenVerifier::new(store.clone());
+        let app = Arc::new(App {
+            config,
+            store,
+            tokens,
+            request_prefix,
+            request_counter: AtomicU64::new(1),
+            setup_code: std::sync::Mutex::new(None),
+        });
+        Ok(Server { app, listener, tls, local_addr })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// The base URL clients use: `--public-url`, or what the listener implies.
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.app.config.public_url {
+            return url.as_str().to_owned();
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            format!("{scheme}://localhost:{}", addr.port())
+        } else {
+            format!("{scheme}://{addr}")
+        }
+    }
+
+    /// While no admin exists: a fresh one-time link to the setup page (valid until used or until the
+    /// server stops). The code travels in the URL fragment, so it never reaches a request log.
+    pub async fn setup_link(&self) -> Result<Option<String>, ServeError> {
+        if self.app.store.admin_count().await? > 0 {
+            return Ok(None);
+        }
+        let code = crate::credentials::random_hex(16).map_err(|e| ServeError::Other(e.to_string()))?;
+        let link = format!("{}/setup#code={code}", self.base_url());
+        *self.app.setup_code.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(code);
+        Ok(Some(link))
+    }
+
+    /// The certificate slot to reload on SIGHUP, when serving HTTPS.
+    pub fn certificate(&self) -> Option<Arc<tls::CertificateSlot>> {
+        self.tls.as_ref().map(|(_, slot)| Arc::clone(slot))
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish (up to the
+    /// configured bound), commits what the writer has queued, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let Server { app, listener, tls, .. } = self;
+        let limits = app.config.limits.clone();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+        builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128);
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let acceptor = tls.map(|(acceptor, _)| acceptor);
+        tokio::pin!(shutdown);
+
+        loop {
+            let slot = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                slot = Arc::clone(&slots).acquire_owned() => slot.map_err(|e| ServeError::Other(e.to_string()))?,
+            };
+            let (stream, peer) = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Running out of file descriptors must not spin the loop or end the server.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let app = Arc::clone(&app);
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
+            let acceptor = acceptor.clone();
+            let limits = limits.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                let service = service_fn(move |request| {
+                    let app = Arc::clone(&app);
+                    async move { Ok::<_, std::convert::Infallible>(routes::handle(app, request).await) }
+                });
+                let outcome = match acceptor {
+                    Some(acceptor) => {
+                        let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
+                        let stream = match handshake {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+                        watcher.watch(builder.serve_connection(io, service).into_owned()).await
+                    }
+                    None => {
+                        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+                        watcher.watch(builder.serve_connection(io, service).into_owned()).await
+                    }
+                };
+                if let Err(error) = outcome {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+            });
+        }
+
+        drop(listener);
+        tracing::info!("shutting down: no new connections; waiting for requests in flight");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections closed"),
+            () = tokio::time::sleep(limits.shutdown_timeout) => {
+                tracing::warn!(seconds = limits.shutdown_timeout.as_secs(), "requests still in flight after the shutdown bound; closing them");
+            }
+        }
+        app.store.close().await;
+        tracing::info!("the writer is drained; stopped");
+        Ok(())
+    }
+}
+
+/// Starts and serves until `shutdown`: the seam tests and `main` use.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    Server::start(config, listener).await?.run(shutdown).await
+}

@@ -1,0 +1,5 @@
+//! The `scimbox` binary: everything it does is in the library; this only hands over the command line.
+
+fn main() -> std::process::ExitCode {
+    scimbox::cli::main()
+}

@@ -1,0 +1,247 @@
+//! The SQLite store: opening the database (pragmas, refinery migrations from `sql/`), the single writer
+//! thread with group commit, the pool of read-only connections, and every SQL statement of the product.
+//!
+//! Architecture invariant: no rusqlite type crosses this module's boundary. Callers see domain records
+//! and [`StoreError`]; closures over a `Connection` exist only inside `store/`. Writes go through the
+//! writer thread (see `writer.rs`); reads run on read-only connections from the blocking pool (see
+//! `readers.rs`), so a read never waits for a write and a write never waits for a read.
+
+mod admins;
+mod migrations;
+mod readers;
+mod tokens;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub use admins::AdminRecord;
+pub use tokens::{RevokeOutcome, TokenAuthRow, TokenEpoch, TokenRecord};
+pub use writer::{WriterHold, WriterStats};
+
+/// The database's file name inside the data directory.
+pub const DATABASE_FILE: &str = "scimbox.db";
+
+/// How long a statement waits for another process's lock (the CLI and `serve` share the file).
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Why the store could not do what was asked. What a client may read is decided by `http/`.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("cannot use data directory {path}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error("cannot open database {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("database {path} is not a scimbox database or is damaged: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "database {path} was written by a newer scimbox (schema version {found}; this binary knows up to \
+         {known}); upgrade scimbox or restore a backup made by this version"
+    )]
+    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("applying migrations to {path} failed: {reason}")]
+    Migration { path: PathBuf, reason: String },
+    /// A unique value is taken; the text names it for a person ("userName \"bjensen\"").
+    #[error("{0} is already taken")]
+    Conflict(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("the store is shut down")]
+    Closed,
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ => StoreError::Internal(error.to_string()),
+        }
+    }
+}
+
+/// A handle on the open database. Cheap to clone; the writer thread stops when the last handle is
+/// dropped or [`Store::close`] is called, after committing everything queued.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    data_dir: PathBuf,
+    path: PathBuf,
+    writer: writer::Writer,
+    readers: readers::Readers,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`, refuses one written by a newer scimbox,
+    /// applies pending migrations, and starts the writer thread. Nothing is served before this returns.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::DataDir { path: data_dir.to_owned(), reason: e.to_string() })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = open_connection(&path, false)?;
+        migrations::apply(&mut conn, &path)?;
+        let readers = readers::Readers::new(path.clone(), reader_pool_size());
+        let writer = writer::Writer::start(conn)?;
+        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers }) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Checks that the database answers a query: what `/readyz` reports.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)).await.map(drop)
+    }
+
+    /// Writes a consistent copy of the live database to `target`, which must not exist yet. Safe while
+    /// the server is writing: the copy is one read snapshot (`VACUUM INTO`).
+    pub async fn backup(&self, target: &Path) -> Result<(), StoreError> {
+        if target.exists() {
+            return Err(StoreError::Conflict(format!("backup target {}", target.display())));
+        }
+        let target_text = target
+            .to_str()
+            .ok_or_else(|| StoreError::Internal(format!("backup path {} is not UTF-8", target.display())))?
+            .to_owned();
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            // VACUUM INTO needs a connection that may write its target; the source is only read.
+            let conn = open_connection(&path, false)?;
+            conn.execute("VACUUM INTO ?1", [target_text])?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    /// Counts of the writer's work so far (for tests and metrics).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.inner.writer.stats()
+    }
+
+    /// Blocks the writer thread until the returned hold is dropped, so that a test can queue several
+    /// writes and watch them commit as one group. Not for production code.
+    #[doc(hidden)]
+    pub async fn hold_writer(&self) -> Result<WriterHold, StoreError> {
+        self.inner.writer.hold().await
+    }
+
+    /// Writes queued and not yet picked up by the writer thread.
+    pub fn queued_writes(&self) -> usize {
+        self.inner.writer.queued()
+    }
+
+    /// Commits what is queued and stops the writer thread; later writes fail with [`StoreError::Closed`].
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+    }
+
+    /// Runs `f` in its own savepoint of the next group-commit transaction and answers after that
+    /// transaction committed.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.writer.write(f).await
+    }
+
+    /// Runs `f` on a read-only connection inside one read transaction (one consistent snapshot).
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.readers.read(f).await
+    }
+}
+
+fn reader_pool_size() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(4, 16)
+}
+
+/// Opens one connection with the pragmas every connection needs. The writer's (read_only = false)
+/// also puts the database in WAL mode, which persists in the file.
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let open_error = |e: rusqlite::Error| StoreError::Open { path: path.to_owned(), reason: e.to_string() };
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    let classify = |e: rusqlite::Error| classify_open_error(path, e);
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS.into())).map_err(open_error)?;
+    if !read_only {
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(classify)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Open { path: path.to_owned(), reason: format!("journal_mode is {mode}, not wal") });
+        }
+    }
+    // FULL: an acknowledged write survives power loss (Okta never resends a request that got 201).
+    conn.pragma_update(None, "synchronous", "FULL").map_err(classify)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
+    // Reading the schema here surfaces a file that is not a database at open time, with a clear message.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get::<_, i64>(0)).map_err(classify)?;
+    Ok(conn)
+}
+
+fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path: path.to_owned(), reason: error.to_string() }
+        }
+        _ => StoreError::Open { path: path.to_owned(), reason: error.to_string() },
+    }
+}
+
+/// The one text form of a timestamp in the database and on the wire: UTC, RFC 3339, exactly three
+/// fractional digits, so that text order is time order.
+pub fn format_time(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// Parses a timestamp written by [`format_time`] (or any RFC 3339 text).
+pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Now, as stored.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_fixed_width_and_round_trip() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let text = format_time(at);
+        assert_eq!(text, "2023-11-14T22:13:20.123Z");
+        assert_eq!(parse_time(&text).unwrap().unix_timestamp(), 1_700_000_000);
+        let whole = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(format_time(whole), "2023-11-14T22:13:20.000Z");
+    }
+}

@@ -1,0 +1,221 @@
+//! The single writer: one thread owns the read-write connection and commits queued writes in groups.
+//!
+//! Callers send a closure and wait for its answer. The thread takes every write waiting in the queue (up
+//! to [`MAX_GROUP`]), opens one `BEGIN IMMEDIATE` transaction, runs each write inside its own savepoint,
+//! and commits once: one fsync serves the whole group. A write that fails (or panics) is rolled back to
+//! its savepoint alone and its neighbours still commit. Every caller is answered only after the commit
+//! has returned, so an acknowledged write is durable (`synchronous=FULL`).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+
+/// The most writes one transaction takes: bounds the latency a write can add to its group.
+const MAX_GROUP: usize = 512;
+/// Writes that may wait in the queue; senders beyond it wait (backpressure instead of unbounded memory).
+const QUEUE_DEPTH: usize = 4096;
+
+/// What a queued write reports back to the writer loop after it ran: whether to keep its savepoint, and
+/// how to answer its caller once the commit outcome is known.
+struct Ran {
+    ok: bool,
+    answer: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+/// A queued write: given the connection (or the reason there is none), it runs and reports back.
+type Job = Box<dyn FnOnce(Result<&Connection, StoreError>) -> Ran + Send>;
+
+enum Message {
+    Write(Job),
+    Close(oneshot::Sender<()>),
+}
+
+#[derive(Debug)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Message>,
+    stats: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    transactions: AtomicU64,
+    writes: AtomicU64,
+    failed_writes: AtomicU64,
+}
+
+/// How much the writer has done since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed (or attempted).
+    pub transactions: u64,
+    /// Writes run, successful or not.
+    pub writes: u64,
+    /// Writes that failed and were rolled back to their savepoint.
+    pub failed_writes: u64,
+}
+
+/// While alive, the writer thread is parked inside a write; dropping it lets the writer go on.
+#[derive(Debug)]
+pub struct WriterHold {
+    _release: std::sync::mpsc::Sender<()>,
+}
+
+impl Writer {
+    pub(super) fn start(conn: Connection) -> Result<Writer, StoreError> {
+        let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let stats = Arc::new(Counters::default());
+        let thread_stats = Arc::clone(&stats);
+        std::thread::Builder::new()
+            .name("scimbox-writer".into())
+            .spawn(move || run(conn, receiver, &thread_stats))
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { queue, stats })
+    }
+
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.and_then(f);
+            let ok = result.is_ok();
+            let answer = Box::new(move |commit: Result<(), StoreError>| {
+                let _ = reply.send(commit.and(result));
+            });
+            Ran { ok, answer }
+        });
+        self.queue.send(Message::Write(job)).await.map_err(|_| StoreError::Closed)?;
+        // A dropped reply means the write panicked: it was rolled back like any failed write.
+        answer.await.unwrap_or_else(|_| Err(StoreError::Internal("a write panicked and was rolled back".into())))
+    }
+
+    pub(super) async fn hold(&self) -> Result<WriterHold, StoreError> {
+        let (entered_tx, entered) = oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let job: Job = Box::new(move |_conn| {
+            let _ = entered_tx.send(());
+            // Returns when the hold is dropped (the sender disconnects).
+            let _ = released.recv();
+            Ran { ok: true, answer: Box::new(|_| {}) }
+        });
+        self.queue.send(Message::Write(job)).await.map_err(|_| StoreError::Closed)?;
+        entered.await.map_err(|_| StoreError::Closed)?;
+        Ok(WriterHold { _release: release })
+    }
+
+    pub(super) fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    pub(super) fn stats(&self) -> WriterStats {
+        WriterStats {
+            transactions: self.stats.transactions.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            failed_writes: self.stats.failed_writes.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(super) async fn close(&self) {
+        let (done_tx, done) = oneshot::channel();
+        if self.queue.send(Message::Close(done_tx)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut closing = None;
+    while closing.is_none() {
+        match receiver.blocking_recv() {
+            Some(Message::Write(job)) => group.push(job),
+            Some(Message::Close(done)) => closing = Some(done),
+            None => break,
+        }
+        while group.len() < MAX_GROUP && closing.is_none() {
+            match receiver.try_recv() {
+                Ok(Message::Write(job)) => group.push(job),
+                Ok(Message::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !group.is_empty() {
+            commit_group(&conn, group.drain(..), stats);
+        }
+    }
+    // Refuse what arrives from now on; writes already queued behind the close are still committed.
+    receiver.close();
+    while let Ok(message) = receiver.try_recv() {
+        if let Message::Write(job) = message {
+            commit_group(&conn, std::iter::once(job), stats);
+        }
+    }
+    drop(conn);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+fn commit_group(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Counters) {
+    stats.transactions.fetch_add(1, Ordering::Relaxed);
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let error = StoreError::from(error);
+        tracing::error!(%error, "cannot begin a write transaction");
+        for job in jobs {
+            stats.writes.fetch_add(1, Ordering::Relaxed);
+            stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+            let Ran { answer, .. } = job(Err(error.clone()));
+            answer(Err(error.clone()));
+        }
+        return;
+    }
+    let mut answers = Vec::new();
+    for job in jobs {
+        stats.writes.fetch_add(1, Ordering::Relaxed);
+        if let Err(error) = conn.execute_batch("SAVEPOINT write") {
+            tracing::error!(%error, "cannot open a savepoint");
+            stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+            answers.push(job(Err(StoreError::from(error))).answer);
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))) {
+            Ok(Ran { ok: true, answer }) => {
+                answers.push(answer);
+                if let Err(error) = conn.execute_batch("RELEASE write") {
+                    tracing::error!(%error, "cannot release a savepoint");
+                }
+            }
+            Ok(Ran { ok: false, answer }) => {
+                stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+                answers.push(answer);
+                rollback_savepoint(conn);
+            }
+            Err(_) => {
+                stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("a write panicked; it was rolled back alone");
+                rollback_savepoint(conn);
+            }
+        }
+    }
+    let outcome = conn.execute_batch("COMMIT").map_err(|error| {
+        tracing::error!(%error, "commit failed; the whole group is rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+        StoreError::from(error)
+    });
+    for answer in answers {
+        answer(outcome.clone());
+    }
+}
+
+fn rollback_savepoint(conn: &Connection) {
+    if let Err(error) = conn.execute_batch("ROLLBACK TO write; RELEASE write") {
+        tracing::error!(%error, "cannot roll back a savepoint");
+    }
+}
