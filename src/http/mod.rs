@@ -8,6 +8,7 @@ mod auth;
 mod idle;
 mod reply;
 mod routes;
+mod scim;
 pub mod tls;
 mod web;
 

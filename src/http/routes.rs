@@ -14,6 +14,7 @@ use serde_json::json;
 use super::App;
 use super::auth::Principal;
 use super::reply::{self, Body};
+use super::scim as scim_handlers;
 use super::web;
 use crate::credentials::Scope;
 use crate::scim;
@@ -87,7 +88,9 @@ async fn scim_route(
         Ok(principal) => exchange.principal = Some(principal),
         Err(error) => return reply::scim_error(&reply::auth_error(error)),
     }
-    let result: Result<Response<Body>, scim::Error> = match (request.method(), rest) {
+    let result: Result<Response<Body>, scim::Error> = match (request.method().clone(), rest) {
+        (Method::POST, ["Users"]) => scim_handlers::create_user(app, request).await,
+        (Method::GET, ["Users", id]) => scim_handlers::get_user(app, request, id).await,
         _ => Err(scim::Error::not_found(format!("there is no SCIM endpoint /scim/v2/{}", rest.join("/")))),
     };
     result.unwrap_or_else(|error| reply::scim_error(&error))

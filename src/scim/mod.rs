@@ -7,3 +7,4 @@
 pub mod error;
 
 pub use error::{Error, Kind};
+pub mod user;

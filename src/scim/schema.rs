@@ -306,7 +306,7 @@ impl ResourceKind {
     /// The schema extensions this resource type accepts.
     pub fn extensions(self) -> &'static [&'static Schema] {
         match self {
-            ResourceKind::User => &[&ENTERPRISE_USER],
+            ResourceKind::User => &USER_EXTENSIONS,
             ResourceKind::Group => &[],
         }
     }
@@ -319,6 +319,8 @@ impl ResourceKind {
         }
     }
 }
+
+static USER_EXTENSIONS: [&Schema; 1] = [&ENTERPRISE_USER];
 
 /// Every schema scimbox serves, in the order `/Schemas` lists them.
 pub fn schemas() -> [&'static Schema; 3] {

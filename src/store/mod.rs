@@ -10,6 +10,7 @@ mod admins;
 mod migrations;
 mod readers;
 mod tokens;
+mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};

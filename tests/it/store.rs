@@ -1,0 +1,201 @@
+//! Store tests against a real temporary SQLite database with the migrations applied.
+
+use scimbox::credentials::Scope;
+use scimbox::scim::user::{UserDraft, draft};
+use scimbox::store::{Store, StoreError};
+use serde_json::json;
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).expect("store opens");
+    (dir, store)
+}
+
+fn user(name: &str) -> UserDraft {
+    draft(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})).unwrap()
+}
+
+fn sql(store: &Store, query: &str) -> i64 {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.query_row(query, [], |row| row.get(0)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_applies_migrations_once_and_sets_wal() {
+    let (dir, store) = open();
+    store.close().await;
+    let again = Store::open(dir.path()).expect("a migrated database opens again");
+    let conn = rusqlite::Connection::open(again.path()).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let applied: i64 = conn.query_row("SELECT count(*) FROM refinery_schema_history", [], |row| row.get(0)).unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql")).unwrap().count();
+    assert_eq!(applied, i64::try_from(files).unwrap(), "every migration in sql/ is applied exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_from_a_newer_binary_is_refused_untouched() {
+    let (dir, store) = open();
+    store.close().await;
+    drop(store);
+    let path = dir.path().join("scimbox.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (9999, 'future', '', '0')",
+            [],
+        )
+        .unwrap();
+    }
+    let error = Store::open(dir.path()).expect_err("a newer schema must be refused");
+    assert!(matches!(error, StoreError::NewerSchema { found: 9999, .. }), "{error:?}");
+    assert!(error.to_string().contains("newer scimbox"), "{error}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let max: i64 = conn.query_row("SELECT max(version) FROM refinery_schema_history", [], |row| row.get(0)).unwrap();
+    assert_eq!(max, 9999, "the refused database is left as it was");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_is_not_a_database_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("scimbox.db"), vec![0x5a; 8192]).unwrap();
+    let error = Store::open(dir.path()).expect_err("garbage must not open");
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queued_writes_commit_as_one_group_and_a_failing_one_fails_alone() {
+    let (_dir, store) = open();
+    store.create_user(user("taken"), None).await.unwrap();
+    let before = store.writer_stats();
+
+    let hold = store.hold_writer().await.unwrap();
+    let mut writes = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        // The eleventh write collides with an existing userName (case-insensitively) and must fail alone.
+        let name = if i == 10 { "TAKEN".to_owned() } else { format!("user{i}") };
+        writes.push(tokio::spawn(async move { store.create_user(user(&name), None).await }));
+    }
+    while store.queued_writes() < 20 {
+        tokio::task::yield_now().await;
+    }
+    drop(hold);
+
+    let mut failures = Vec::new();
+    for (i, write) in writes.into_iter().enumerate() {
+        match write.await.unwrap() {
+            Ok(created) => assert!(store.get_user(&created.id).await.unwrap().is_some()),
+            Err(error) => failures.push((i, error)),
+        }
+    }
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].0, 10);
+    assert!(matches!(&failures[0].1, StoreError::Conflict(what) if what.contains("TAKEN")), "{failures:?}");
+    let after = store.writer_stats();
+    assert_eq!(after.writes - before.writes, 21, "the hold and the twenty writes ran");
+    assert_eq!(after.transactions - before.transactions, 2, "one transaction for the hold, one for the group");
+    assert_eq!(after.failed_writes - before.failed_writes, 1);
+    assert_eq!(sql(&store, "SELECT count(*) FROM users"), 20, "nineteen new users and the first one");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_are_answered_while_the_writer_is_busy() {
+    let (_dir, store) = open();
+    let created = store.create_user(user("reader"), None).await.unwrap();
+    // The hold keeps a write transaction open on the writer thread; WAL readers do not wait for it.
+    let hold = store.hold_writer().await.unwrap();
+    let pending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_user(user("queued"), None).await })
+    };
+    let found = store.get_user(&created.id).await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(created.id.clone()));
+    assert!(store.ping().await.is_ok());
+    assert!(!pending.is_finished(), "the write waits for the writer");
+    drop(hold);
+    pending.await.unwrap().expect("the queued write commits after the hold");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_commits_what_is_queued_and_refuses_more() {
+    let (_dir, store) = open();
+    let hold = store.hold_writer().await.unwrap();
+    let queued = {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_user(user("last"), None).await })
+    };
+    while store.queued_writes() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let closing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.close().await })
+    };
+    drop(hold);
+    closing.await.unwrap();
+    assert!(queued.await.unwrap().is_ok(), "a write queued before close is committed");
+    let late = store.create_user(user("late"), None).await;
+    assert_eq!(late.unwrap_err(), StoreError::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_stored_hashed_and_revocation_moves_the_epoch() {
+    let (dir, store) = open();
+    let epoch_before = store.token_epoch();
+    let (record, token) = store.create_token("okta", Scope::Scim, Some(30)).await.unwrap();
+    assert_eq!(record.id, token.id);
+    assert!(record.expires_at.is_some());
+    assert_ne!(store.token_epoch(), epoch_before, "creating a token moves the epoch");
+
+    let rows = store.token_auth_rows().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].secret_hash.starts_with("$argon2id$"));
+    assert!(scimbox::credentials::verify_secret(&token.secret, &rows[0].secret_hash));
+    store.close().await;
+    for file in ["scimbox.db", "scimbox.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let secret = token.secret.as_bytes();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret), "the secret is in {file}");
+    }
+
+    let store = Store::open(dir.path()).unwrap();
+    let epoch = store.token_epoch();
+    let outcome = store.revoke_token(&record.id).await.unwrap();
+    assert!(matches!(outcome, scimbox::store::RevokeOutcome::Revoked(_)));
+    assert_ne!(store.token_epoch(), epoch, "revoking moves the epoch");
+    assert!(store.token_auth_rows().await.unwrap().is_empty(), "a revoked token is not live");
+    let again = store.revoke_token(&record.id).await.unwrap();
+    assert!(matches!(again, scimbox::store::RevokeOutcome::AlreadyRevoked(_)));
+    let missing = store.revoke_token("0000000000000000").await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_is_a_consistent_copy_and_never_overwrites() {
+    let (dir, store) = open();
+    for i in 0..50 {
+        store.create_user(user(&format!("backup{i}")), None).await.unwrap();
+    }
+    let target = dir.path().join("copy.db");
+    store.backup(&target).await.unwrap();
+    let copy = rusqlite::Connection::open(&target).unwrap();
+    let check: String = copy.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let users: i64 = copy.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
+    assert_eq!(users, 50);
+    assert!(matches!(store.backup(&target).await, Err(StoreError::Conflict(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_are_unique_whatever_the_case() {
+    let (_dir, store) = open();
+    assert_eq!(store.admin_count().await.unwrap(), 0);
+    store.create_admin("Alice", "$argon2id$fake".into()).await.unwrap();
+    let error = store.create_admin("alice", "$argon2id$fake".into()).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(store.admin_count().await.unwrap(), 1);
+}
