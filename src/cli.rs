@@ -389,10 +389,18 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     result.map_err(|e| e.to_string())
 }
 
+/// Every `SCIMBOX_*` variable some flag reads (what `packaging/scimbox.env` must document).
+pub fn env_names() -> Vec<String> {
+    let mut names = Vec::new();
+    collect_env_names(&Cli::command(), &mut names);
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Warns about `SCIMBOX_*` variables no flag reads: usually a typo that silently leaves a default.
 fn warn_unknown_env() {
-    let mut known = Vec::new();
-    collect_env_names(&Cli::command(), &mut known);
+    let known = env_names();
     for (name, _) in std::env::vars_os() {
         let Some(name) = name.to_str() else { continue };
         if name.starts_with("SCIMBOX_") && !known.iter().any(|k| k == name) {

@@ -84,12 +84,18 @@ pub struct TokenVerifier {
     store: Store,
     table: RwLock<Table>,
     argon2_slots: Arc<Semaphore>,
+    argon2_runs: std::sync::atomic::AtomicU64,
 }
 
 impl TokenVerifier {
     pub fn new(store: Store) -> TokenVerifier {
         let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
-        TokenVerifier { store, table: RwLock::new(Table::default()), argon2_slots: Arc::new(Semaphore::new(slots)) }
+        TokenVerifier {
+            store,
+            table: RwLock::new(Table::default()),
+            argon2_slots: Arc::new(Semaphore::new(slots)),
+            argon2_runs: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// Authenticates the `Authorization` header value for an endpoint that needs `scope`.
@@ -107,6 +113,7 @@ impl TokenVerifier {
                 let permit =
                     Arc::clone(&self.argon2_slots).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
                 let secret = presented.secret.to_owned();
+                self.argon2_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let matches = tokio::task::spawn_blocking(move || {
                     let _permit = permit;
                     credentials::verify_secret(&secret, &hash)
@@ -147,6 +154,11 @@ impl TokenVerifier {
             return Err(AuthError::WrongScope { have: principal.scope, need: scope });
         }
         Ok(principal)
+    }
+
+    /// How many argon2 verifications this verifier has run (the expensive path).
+    pub fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What the table knows of a presented token: accepted from memory, or in need of argon2.
@@ -213,6 +225,70 @@ fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn verifier() -> (tempfile::TempDir, Store, TokenVerifier) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let verifier = TokenVerifier::new(store.clone());
+        (dir, store, verifier)
+    }
+
+    fn header(token: &str) -> Vec<u8> {
+        format!("Bearer {token}").into_bytes()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn argon2_runs_once_per_token_and_never_for_a_wrong_secret_after_that() {
+        let (_dir, store, verifier) = verifier().await;
+        let (_, token) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let text = token.text();
+        for _ in 0..50 {
+            let principal = verifier.authenticate(Some(&header(&text)), Scope::Scim).await.unwrap();
+            assert_eq!(principal.token_name, "okta");
+        }
+        assert_eq!(verifier.argon2_runs(), 1, "steady-state requests cost no argon2");
+
+        let wrong = format!("{}{}", &text[..text.len() - 1], if text.ends_with('0') { '1' } else { '0' });
+        for _ in 0..10 {
+            let refused = verifier.authenticate(Some(&header(&wrong)), Scope::Scim).await;
+            assert_eq!(refused, Err(AuthError::Invalid));
+        }
+        assert_eq!(verifier.argon2_runs(), 1, "a wrong secret for a verified id is refused without argon2");
+        let unknown = format!("scimbox_{}_{}", "f".repeat(16), "0".repeat(64));
+        assert_eq!(verifier.authenticate(Some(&header(&unknown)), Scope::Scim).await, Err(AuthError::Invalid));
+        assert_eq!(verifier.argon2_runs(), 1, "an unknown id costs no argon2");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_first_requests_share_one_verification() {
+        let (_dir, store, verifier) = verifier().await;
+        let (_, token) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let verifier = Arc::new(verifier);
+        let text = token.text();
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let verifier = Arc::clone(&verifier);
+                let header = header(&text);
+                tokio::spawn(async move { verifier.authenticate(Some(&header), Scope::Scim).await })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap().is_ok(), "no first request is turned away");
+        }
+        assert_eq!(verifier.argon2_runs(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn scope_and_revocation_are_enforced() {
+        let (_dir, store, verifier) = verifier().await;
+        let (record, token) = store.create_token("platform", Scope::Platform, None).await.unwrap();
+        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Scim).await;
+        assert_eq!(refused, Err(AuthError::WrongScope { have: Scope::Platform, need: Scope::Scim }));
+        assert!(verifier.authenticate(Some(&header(&token.text())), Scope::Platform).await.is_ok());
+        store.revoke_token(&record.id).await.unwrap();
+        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Platform).await;
+        assert_eq!(refused, Err(AuthError::Invalid));
+    }
 
     fn check(header: Option<&str>, expected: Result<&str, AuthError>) {
         assert_eq!(bearer_token(header.map(str::as_bytes)), expected, "{header:?}");

@@ -14,6 +14,9 @@
 
 use serde_json::{Map, Value, json};
 
+use AttributeType::Binary;
+use Mutability::{Immutable, ReadOnly, WriteOnly};
+
 /// The schema URN of the core User resource.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The schema URN of the enterprise User extension.
@@ -136,14 +139,6 @@ impl Attribute {
         self.sub_attributes.iter().find(|sub| sub.name.eq_ignore_ascii_case(name))
     }
 
-    /// Whether values of this attribute are compared as strings (and so honour `caseExact`).
-    pub fn is_textual(&self) -> bool {
-        matches!(
-            self.attr_type,
-            AttributeType::String | AttributeType::Reference | AttributeType::Binary | AttributeType::DateTime
-        )
-    }
-
     /// The RFC 7643 §7 representation of this attribute inside a schema document.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
@@ -249,7 +244,11 @@ const fn date_time(name: &'static str, description: &'static str) -> Attribute {
     Attribute::of(name, AttributeType::DateTime, description)
 }
 
-const fn reference(name: &'static str, types: &'static [&'static str], description: &'static str) -> Attribute {
+const fn reference(
+    name: &'static str,
+    types: &'static [&'static str],
+    description: &'static str,
+) -> Attribute {
     Attribute::of(name, AttributeType::Reference, description).references(types)
 }
 
@@ -426,9 +425,6 @@ pub fn common_attribute(name: &str) -> Option<&'static Attribute> {
     COMMON_ATTRIBUTES.iter().find(|attr| attr.name.eq_ignore_ascii_case(name))
 }
 
-use AttributeType::Binary;
-use Mutability::{Immutable, ReadOnly, WriteOnly};
-
 /// The attributes every resource carries (RFC 7643 §3.1). They are not part of any schema document
 /// (§8.7.1 lists none of them), so `/Schemas` does not show them; filters and projection still need
 /// their characteristics.
@@ -458,12 +454,8 @@ static META_SUBS: [Attribute; 5] = [
 ];
 
 /// The core User schema (RFC 7643 §4.1, §8.7.1).
-pub static USER: Schema = Schema {
-    id: USER_SCHEMA,
-    name: "User",
-    description: "User Account",
-    attributes: &USER_ATTRIBUTES,
-};
+pub static USER: Schema =
+    Schema { id: USER_SCHEMA, name: "User", description: "User Account", attributes: &USER_ATTRIBUTES };
 
 static USER_ATTRIBUTES: [Attribute; 21] = [
     // RFC 7643 says only "unique" for userName; scimbox enforces uniqueness within the server,
@@ -606,12 +598,8 @@ static MANAGER_SUBS: [Attribute; 3] = [
 ];
 
 /// The core Group schema (RFC 7643 §4.2, §8.7.1).
-pub static GROUP: Schema = Schema {
-    id: GROUP_SCHEMA,
-    name: "Group",
-    description: "Group",
-    attributes: &GROUP_ATTRIBUTES,
-};
+pub static GROUP: Schema =
+    Schema { id: GROUP_SCHEMA, name: "Group", description: "Group", attributes: &GROUP_ATTRIBUTES };
 
 static GROUP_ATTRIBUTES: [Attribute; 2] = [
     // RFC 7643 §8.7.1 marks displayName optional, but §4.2 says "REQUIRED"; the prose wins. scimbox keeps
@@ -679,7 +667,11 @@ mod tests {
         let ext = ENTERPRISE_USER_SCHEMA;
         check(User, &format!("{ext}:manager.value"), Some(&format!("{ext}:manager.value")));
         check(User, &format!("{ext}:employeeNumber"), Some(&format!("{ext}:employeeNumber")));
-        check(User, &format!("{}:MANAGER.DISPLAYNAME", ext.to_uppercase()), Some(&format!("{ext}:manager.displayName")));
+        check(
+            User,
+            &format!("{}:MANAGER.DISPLAYNAME", ext.to_uppercase()),
+            Some(&format!("{ext}:manager.displayName")),
+        );
         check(User, "employeeNumber", Some(&format!("{ext}:employeeNumber")));
         check(User, "manager.value", Some(&format!("{ext}:manager.value")));
         check(Group, "displayname", Some("displayName"));
@@ -772,7 +764,10 @@ mod tests {
 
     #[test]
     fn find_schema_ignores_case() {
-        assert_eq!(find_schema(&ENTERPRISE_USER_SCHEMA.to_lowercase()).map(|s| s.name), Some("EnterpriseUser"));
+        assert_eq!(
+            find_schema(&ENTERPRISE_USER_SCHEMA.to_lowercase()).map(|s| s.name),
+            Some("EnterpriseUser")
+        );
         assert_eq!(find_schema("urn:nope").map(|s| s.name), None);
     }
 

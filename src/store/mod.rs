@@ -246,3 +246,50 @@ mod tests {
         assert_eq!(format_time(whole), "2023-11-14T22:13:20.000Z");
     }
 }
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_write_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hold = store.hold_writer().await.unwrap();
+        let insert = |name: &'static str, panic: bool| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |conn| {
+                        conn.execute(
+                            "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+                             VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
+                            [name],
+                        )?;
+                        assert!(!panic, "this write panics after its insert");
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        let before = insert("before", false);
+        let panicking = insert("panics", true);
+        let after = insert("after", false);
+        while store.queued_writes() < 3 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        assert!(before.await.unwrap().is_ok());
+        assert!(matches!(panicking.await.unwrap(), Err(StoreError::Internal(_))));
+        assert!(after.await.unwrap().is_ok());
+        let names = store
+            .read(|conn| {
+                let mut statement = conn.prepare("SELECT username FROM admins ORDER BY username")?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, ["after", "before"], "the panicking write left nothing behind");
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! The life of a filter has three steps, each a plain function over the one public [`Filter`] enum:
 //!
-//! 1. [`parse`] checks syntax only and keeps paths as written. Errors are `invalidFilter` with the
+//! 1. [`parse()`] checks syntax only and keeps paths as written. Errors are `invalidFilter` with the
 //!    1-based character column ("invalid filter at column 14: expected a comparison value after 'eq'").
 //!    Input is bounded ([`MAX_FILTER_LEN`] characters, [`MAX_DEPTH`] levels of parentheses, `not` and
 //!    value paths), so no input can overflow the stack. [`parse_patch_path`] parses a PATCH `path`.
@@ -12,7 +12,7 @@
 //!    attributes), aliases are expanded, values are coerced to the attribute's type, and unsupported
 //!    operator/type combinations are rejected. The store translates this resolved form into SQL for the
 //!    attributes it indexes, so its allow-list only has to know canonical names.
-//! 3. [`matches`] evaluates a filter against a resource as the server returns it (core attributes at the
+//! 3. [`matches()`] evaluates a filter against a resource as the server returns it (core attributes at the
 //!    top level, extension attributes under their URN).
 //!
 //! Decisions, where the RFC leaves room:
@@ -34,7 +34,7 @@
 //!   filter grammar, but Entra sends it when a mapping's matching attribute has that form; it is read as
 //!   `emails[type eq "work" and value eq "x"]`, which means the same.
 //! - Unqualified extension attribute names (`employeeNumber`) resolve to the extension (see
-//!   [`schema::resolve_parts`]); case-insensitive strings compare after [`schema::fold_case`].
+//!   [`resolve_parts`](crate::scim::schema::resolve_parts)); case-insensitive strings compare after [`fold_case`](crate::scim::schema::fold_case).
 //! - Coercions a client may rely on: `"true"`/`"false"` for booleans, quoted numbers for numbers, and
 //!   unquoted numbers for strings (`externalId eq 12345`).
 //!
@@ -42,12 +42,17 @@
 //! engine (which uses [`PatchPath`]).
 
 mod eval;
+#[cfg(test)]
+mod fixtures;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod resolve;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::str::FromStr;
 
 pub use eval::matches;
 pub use parse::{parse, parse_patch_path};
@@ -214,6 +219,15 @@ impl Filter {
     /// `not (inner)`.
     pub fn negate(inner: Filter) -> Filter {
         Filter::Not(Box::new(inner))
+    }
+}
+
+impl FromStr for Filter {
+    type Err = Error;
+
+    /// Same as [`parse()`].
+    fn from_str(text: &str) -> Result<Filter, Error> {
+        parse(text)
     }
 }
 

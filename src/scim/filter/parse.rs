@@ -32,7 +32,9 @@ pub fn parse_patch_path(text: &str) -> Result<PatchPath, Error> {
     let mut sub_attr = None;
     if parser.peek() == Some('[') {
         if attr.sub_attr.is_some() {
-            return Err(parser.error(start, format!("a value filter applies to an attribute, not to '{attr}'")));
+            return Err(
+                parser.error(start, format!("a value filter applies to an attribute, not to '{attr}'"))
+            );
         }
         filter = Some(parser.bracket_filter()?);
         if parser.peek() == Some('.') {
@@ -254,7 +256,8 @@ impl<'a> Parser<'a> {
 
     /// The operator and value after an attribute path.
     fn operator_expression(&mut self, path: AttrPath, path_start: usize) -> Result<Filter, Error> {
-        let is_bare_not = path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("not");
+        let is_bare_not =
+            path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("not");
         self.skip_space();
         let op_start = self.pos;
         let word = self.word();
@@ -263,10 +266,15 @@ impl<'a> Parser<'a> {
         }
         let Some(op) = CompareOp::from_word(word) else {
             if is_bare_not {
-                return Err(self.error(path_start, "'not' must be followed by a parenthesised filter, as in not (title pr)"));
+                return Err(self.error(
+                    path_start,
+                    "'not' must be followed by a parenthesised filter, as in not (title pr)",
+                ));
             }
             self.pos = op_start;
-            return Err(self.unexpected(format!("an operator after '{path}' (eq, ne, co, sw, ew, gt, ge, lt, le or pr)")));
+            return Err(self.unexpected(format!(
+                "an operator after '{path}' (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
+            )));
         };
         self.skip_space();
         let value = self.comp_value(op)?;
@@ -427,14 +435,60 @@ impl<'a> Parser<'a> {
             .map_err(|_| self.error(start, "invalid string: bad escape sequence or control character"))
     }
 
-    /// A JSON number.
+    /// A JSON number. Integers that fit stay integers; anything else becomes the nearest `f64`, parsed by
+    /// the standard library because it rounds correctly (serde_json's default float parser may be one
+    /// unit in the last place off, which would break printing and re-parsing).
     fn number(&mut self) -> Result<Number, Error> {
         let start = self.pos;
         while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')) {
             self.bump();
         }
         let text = &self.text[start..self.pos];
-        // Number's FromStr follows JSON's number grammar and rejects out-of-range values.
-        text.parse::<Number>().map_err(|_| self.error(start, format!("invalid number '{text}'")))
+        let invalid = || self.error(start, format!("invalid number '{text}'"));
+        if !is_json_number(text) {
+            return Err(invalid());
+        }
+        if !text.contains(['.', 'e', 'E']) {
+            if let Ok(integer) = text.parse::<i64>() {
+                return Ok(integer.into());
+            }
+            if let Ok(integer) = text.parse::<u64>() {
+                return Ok(integer.into());
+            }
+        }
+        text.parse::<f64>().ok().and_then(Number::from_f64).ok_or_else(invalid)
     }
+}
+
+/// Whether `text` follows JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn is_json_number(text: &str) -> bool {
+    fn digits(bytes: &[u8]) -> usize {
+        bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+    }
+    let bytes = text.as_bytes();
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let integer = digits(&bytes[at..]);
+    if integer == 0 || (integer > 1 && bytes[at] == b'0') {
+        return false;
+    }
+    at += integer;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(&bytes[at + 1..]);
+        if fraction == 0 {
+            return false;
+        }
+        at += 1 + fraction;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(&bytes[at..]);
+        if exponent == 0 {
+            return false;
+        }
+        at += exponent;
+    }
+    at == bytes.len()
 }
