@@ -5,6 +5,8 @@
 //! `http/` depend on it; it depends on neither.
 
 pub mod error;
+pub mod filter;
+pub mod schema;
+pub mod user;
 
 pub use error::{Error, Kind};
-pub mod user;

@@ -45,9 +45,9 @@ impl StoredUser {
 }
 
 /// Folds a value that compares case-insensitively (userName, e-mail addresses, displayName) to the key
-/// the store indexes.
+/// the store indexes: the same folding filters use, so SQL and in-memory evaluation agree.
 pub fn fold(value: &str) -> String {
-    value.to_lowercase()
+    super::schema::fold_case(value)
 }
 
 /// Reads a user from a POST or PUT body.

@@ -276,7 +276,9 @@ impl Serve {
         format!("{}{path}", self.base)
     }
 
-    /// Sends SIGTERM and returns what the server printed once it exited.
+    /// Sends SIGTERM and returns what the server printed once it exited. Call it only after the server
+    /// answered a request: `serve` installs its signal handlers after printing the listening line, so an
+    /// earlier SIGTERM kills it outright (that case is `sigterm_and_sigint_stop_the_server_cleanly`'s).
     fn stop(mut self) -> Finished {
         self.process.signal("TERM");
         self.process.finish(STOP_BOUND)
@@ -914,7 +916,7 @@ async fn admin_create_and_the_setup_link() {
         .map(|(_, code)| code.trim())
         .unwrap_or_else(|| panic!("expected {prefix:?} in {link:?}"));
     assert!(code.len() >= 16 && code.bytes().all(|b| b.is_ascii_hexdigit()), "expected a hex code in {link:?}");
-    let _ = get_status(&http_client(), &serve.url("/setup"), None).await;
+    assert_eq!(get_status(&http_client(), &serve.url("/setup"), None).await, 200, "expected the setup page");
     let stopped = serve.stop();
     assert_eq!(stopped.code(), Some(0), "expected serve to stop cleanly; {}", stopped.describe());
     assert!(!stopped.stderr.contains(code), "expected the setup code never to be logged; {}", stopped.stderr);
@@ -936,6 +938,7 @@ async fn admin_create_and_the_setup_link() {
     );
 
     let serve = Serve::start(dir.path(), &[]);
+    assert_eq!(get_status(&http_client(), &serve.url("/healthz"), None).await, 200, "expected /healthz to answer 200");
     let stopped = serve.stop();
     assert_eq!(stopped.code(), Some(0), "expected serve to stop cleanly; {}", stopped.describe());
     assert!(
@@ -947,17 +950,40 @@ async fn admin_create_and_the_setup_link() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_and_sigint_stop_the_server_cleanly() {
+    // Once `serve` says it is listening, a signal must stop it gracefully: also before its first request.
     for signal in ["TERM", "INT"] {
-        let dir = temp_dir();
-        let mut serve = Serve::start(dir.path(), &[]);
-        let client = http_client();
-        assert_eq!(get_status(&client, &serve.url("/readyz"), None).await, 200, "expected /readyz to answer 200");
-        assert_eq!(get_status(&client, &serve.url("/healthz"), None).await, 200, "expected /healthz to answer 200");
-        serve.process.signal(signal);
-        let stopped = serve.process.finish(STOP_BOUND);
-        assert_eq!(stopped.code(), Some(0), "expected SIG{signal} to stop serve with status 0; {}", stopped.describe());
-        assert_no_panic(&stopped.stderr, "serve");
-        assert!(stopped.error_lines().is_empty(), "expected no error line after SIG{signal}; {}", stopped.describe());
+        for after_a_request in [true, false] {
+            let dir = temp_dir();
+            let mut serve = Serve::start(dir.path(), &[]);
+            if after_a_request {
+                let client = http_client();
+                assert_eq!(
+                    get_status(&client, &serve.url("/readyz"), None).await,
+                    200,
+                    "expected /readyz to answer 200"
+                );
+                assert_eq!(
+                    get_status(&client, &serve.url("/healthz"), None).await,
+                    200,
+                    "expected /healthz to answer 200"
+                );
+            }
+            serve.process.signal(signal);
+            let stopped = serve.process.finish(STOP_BOUND);
+            let when = if after_a_request { "after a request" } else { "right after the listening line" };
+            assert_eq!(
+                stopped.code(),
+                Some(0),
+                "expected SIG{signal} {when} to stop serve with status 0; {}",
+                stopped.describe()
+            );
+            assert_no_panic(&stopped.stderr, "serve");
+            assert!(
+                stopped.error_lines().is_empty(),
+                "expected no error line after SIG{signal}; {}",
+                stopped.describe()
+            );
+        }
     }
 }
 
