@@ -202,7 +202,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Token(TokenCommand::List { data }) => {
-            let store = open(&data).await?;
+            let store = open_existing(&data).await?;
             let tokens = store.list_tokens().await?;
             store.close().await;
             print_tokens(&tokens);
@@ -214,7 +214,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                     "{id:?} is not a token id (16 hex digits, as `scimbox token list` shows)"
                 )));
             }
-            let store = open(&data).await?;
+            let store = open_existing(&data).await?;
             let outcome = store.revoke_token(&id).await;
             store.close().await;
             match outcome {
@@ -232,7 +232,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
         }
         Command::Admin(AdminCommand::Create { data, username }) => create_admin(&data, &username).await,
         Command::Backup(BackupArgs { data, path }) => {
-            let store = open(&data).await?;
+            let store = open_existing(&data).await?;
             let outcome = store.backup(&path).await;
             store.close().await;
             match outcome {
@@ -256,13 +256,23 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
     }
 }
 
+/// Opens the database, creating it if needed (for commands that may come before the first `serve`).
 async fn open(data: &DataArgs) -> Result<Store, Failure> {
     let dir = data.data_dir.clone();
     Ok(tokio::task::spawn_blocking(move || Store::open(&dir)).await.map_err(|e| Failure::Failed(e.to_string()))??)
 }
 
+/// Opens an existing database only: a mistyped `--data-dir` must not yield an empty listing or backup.
+async fn open_existing(data: &DataArgs) -> Result<Store, Failure> {
+    let dir = data.data_dir.clone();
+    Ok(tokio::task::spawn_blocking(move || Store::open_existing(&dir))
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))??)
+}
+
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let config = serve_config(args)?;
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -278,7 +288,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     if let Some(slot) = server.certificate() {
         tokio::spawn(reload_on_hangup(slot));
     }
-    server.run(shutdown_signal()).await.map_err(|e| Failure::Failed(e.to_string()))
+    server.run(shutdown).await.map_err(|e| Failure::Failed(e.to_string()))
 }
 
 fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
@@ -298,7 +308,14 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         max_results: args.max_results,
     };
     limits.validate().map_err(usage)?;
-    Ok(Config { listen: args.listen, data_dir: args.data.data_dir, public_url, tls, log_format: args.log_format, limits })
+    Ok(Config {
+        listen: args.listen,
+        data_dir: args.data.data_dir,
+        public_url,
+        tls,
+        log_format: args.log_format,
+        limits,
+    })
 }
 
 async fn create_admin(data: &DataArgs, username: &str) -> Result<(), Failure> {
@@ -381,7 +398,10 @@ fn print_tokens(tokens: &[crate::store::TokenRecord]) {
 
 fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("--log-level {filter:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -420,20 +440,19 @@ fn collect_env_names(command: &clap::Command, names: &mut Vec<String>) {
     }
 }
 
-async fn shutdown_signal() {
+/// Listens for SIGTERM and SIGINT from now on (so that a signal arriving while the server starts is not
+/// lost) and completes when either arrives.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(stream) => stream,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let failed = |e: std::io::Error| Failure::Failed(format!("cannot listen for stop signals: {e}"));
+    let mut terminate = signal(SignalKind::terminate()).map_err(failed)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    };
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-    }
+    })
 }
 
 async fn reload_on_hangup(slot: std::sync::Arc<crate::http::tls::CertificateSlot>) {
@@ -464,7 +483,12 @@ mod tests {
                     continue;
                 }
                 let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
-                assert!(env.starts_with("SCIMBOX_"), "--{} of {} has no SCIMBOX_ variable", arg.get_id(), command.get_name());
+                assert!(
+                    env.starts_with("SCIMBOX_"),
+                    "--{} of {} has no SCIMBOX_ variable",
+                    arg.get_id(),
+                    command.get_name()
+                );
             }
             command.get_subcommands().for_each(check);
         }

@@ -109,7 +109,9 @@ pub enum CredentialError {
 pub fn parse_token(text: &str) -> Result<PresentedToken<'_>, CredentialError> {
     let rest = text.strip_prefix(TOKEN_PREFIX).ok_or(CredentialError::MalformedToken)?;
     let (id, secret) = rest.split_once('_').ok_or(CredentialError::MalformedToken)?;
-    let hex_of = |s: &str, bytes: usize| s.len() == bytes * 2 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    let hex_of = |s: &str, bytes: usize| {
+        s.len() == bytes * 2 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
     if !hex_of(id, ID_BYTES) || !hex_of(secret, SECRET_BYTES) {
         return Err(CredentialError::MalformedToken);
     }

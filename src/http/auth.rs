@@ -110,8 +110,7 @@ impl TokenVerifier {
             // it instead of each taking an argon2 slot.
             let _turn = gate.lock().await;
             if let Cached::Unverified { hash, .. } = self.cached(presented.id, &digest)? {
-                let permit =
-                    Arc::clone(&self.argon2_slots).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
+                let permit = Arc::clone(&self.argon2_slots).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
                 let secret = presented.secret.to_owned();
                 self.argon2_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let matches = tokio::task::spawn_blocking(move || {

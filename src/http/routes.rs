@@ -77,12 +77,7 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
 }
 
 /// The SCIM endpoints: every one needs a token of scope `scim`.
-async fn scim_route(
-    app: &App,
-    request: Request<Incoming>,
-    rest: &[&str],
-    exchange: &mut Exchange,
-) -> Response<Body> {
+async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchange: &mut Exchange) -> Response<Body> {
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     match app.tokens.authenticate(authorization, Scope::Scim).await {
         Ok(principal) => exchange.principal = Some(principal),
@@ -130,11 +125,8 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 /// already says so, otherwise as soon as the stream passes the limit).
 pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, scim::Error> {
     let too_large = || scim::Error::payload_too_large(format!("the request body is larger than {limit} bytes"));
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }

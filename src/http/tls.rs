@@ -72,8 +72,7 @@ pub fn server_config(files: &TlsFiles) -> Result<(Arc<ServerConfig>, Arc<Certifi
 }
 
 fn load(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
-    let cert_error =
-        |reason: String| TlsError::Certificate { path: files.cert.display().to_string(), reason };
+    let cert_error = |reason: String| TlsError::Certificate { path: files.cert.display().to_string(), reason };
     let chain = read_chain(&files.cert).map_err(cert_error)?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| TlsError::Key { path: files.key.display().to_string(), reason: e.to_string() })?;

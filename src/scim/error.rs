@@ -32,6 +32,10 @@ pub enum Kind {
     InvalidValue,
     /// 400 `invalidVers`: the requested SCIM protocol version is not supported.
     InvalidVersion,
+    /// 400 `invalidCursor` (RFC 9865): the `cursor` is not one this server handed out.
+    InvalidCursor,
+    /// 400 `invalidCount` (RFC 9865): `count` is not a usable page size for cursor pagination.
+    InvalidCount,
     /// 400 without `scimType`: a malformed request that none of the typed kinds describes.
     BadRequest,
     /// 401: no credentials, or credentials that are not valid for this endpoint.
@@ -70,6 +74,8 @@ impl Kind {
             | Kind::NoTarget
             | Kind::InvalidValue
             | Kind::InvalidVersion
+            | Kind::InvalidCursor
+            | Kind::InvalidCount
             | Kind::BadRequest => 400,
             Kind::Unauthorized => 401,
             Kind::Forbidden => 403,
@@ -98,6 +104,8 @@ impl Kind {
             Kind::NoTarget => Some("noTarget"),
             Kind::InvalidValue => Some("invalidValue"),
             Kind::InvalidVersion => Some("invalidVers"),
+            Kind::InvalidCursor => Some("invalidCursor"),
+            Kind::InvalidCount => Some("invalidCount"),
             Kind::BadRequest
             | Kind::Unauthorized
             | Kind::Forbidden
@@ -168,6 +176,8 @@ constructors! {
     invalid_path => InvalidPath,
     no_target => NoTarget,
     invalid_value => InvalidValue,
+    invalid_cursor => InvalidCursor,
+    invalid_count => InvalidCount,
     bad_request => BadRequest,
     unauthorized => Unauthorized,
     forbidden => Forbidden,

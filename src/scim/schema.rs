@@ -244,11 +244,7 @@ const fn date_time(name: &'static str, description: &'static str) -> Attribute {
     Attribute::of(name, AttributeType::DateTime, description)
 }
 
-const fn reference(
-    name: &'static str,
-    types: &'static [&'static str],
-    description: &'static str,
-) -> Attribute {
+const fn reference(name: &'static str, types: &'static [&'static str], description: &'static str) -> Attribute {
     Attribute::of(name, AttributeType::Reference, description).references(types)
 }
 
@@ -386,12 +382,7 @@ pub fn resolve(kind: ResourceKind, path: &str) -> Option<ResolvedPath> {
 /// extensions: RFC 7644 §3.10 says unqualified names refer to the core schema, but no extension attribute
 /// of ours shares a name with a core one, so the fallback is unambiguous and spares clients that forget
 /// the URN. A core-schema URN also reaches the common attributes (`...:User:id`).
-pub fn resolve_parts(
-    kind: ResourceKind,
-    uri: Option<&str>,
-    attr: &str,
-    sub: Option<&str>,
-) -> Option<ResolvedPath> {
+pub fn resolve_parts(kind: ResourceKind, uri: Option<&str>, attr: &str, sub: Option<&str>) -> Option<ResolvedPath> {
     let core = kind.core_schema();
     let found = match uri {
         None => core
@@ -399,9 +390,7 @@ pub fn resolve_parts(
             .or_else(|| common_attribute(attr))
             .map(|attribute| (core, false, attribute))
             .or_else(|| {
-                kind.extensions()
-                    .iter()
-                    .find_map(|ext| ext.attribute(attr).map(|attribute| (*ext, true, attribute)))
+                kind.extensions().iter().find_map(|ext| ext.attribute(attr).map(|attribute| (*ext, true, attribute)))
             }),
         Some(uri) if uri.eq_ignore_ascii_case(core.id) => {
             core.attribute(attr).or_else(|| common_attribute(attr)).map(|attribute| (core, false, attribute))
@@ -764,10 +753,7 @@ mod tests {
 
     #[test]
     fn find_schema_ignores_case() {
-        assert_eq!(
-            find_schema(&ENTERPRISE_USER_SCHEMA.to_lowercase()).map(|s| s.name),
-            Some("EnterpriseUser")
-        );
+        assert_eq!(find_schema(&ENTERPRISE_USER_SCHEMA.to_lowercase()).map(|s| s.name), Some("EnterpriseUser"));
         assert_eq!(find_schema("urn:nope").map(|s| s.name), None);
     }
 

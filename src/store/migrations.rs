@@ -25,7 +25,9 @@ fn applied_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
     if !has_history {
         return Ok(None);
     }
-    conn.query_row("SELECT MAX(version) FROM refinery_schema_history", [], |row| row.get(0)).optional().map(Option::flatten)
+    conn.query_row("SELECT MAX(version) FROM refinery_schema_history", [], |row| row.get(0))
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Refuses a newer database, then applies what is pending.

@@ -88,14 +88,26 @@ impl Store {
     /// Opens (creating if needed) the database in `data_dir`, refuses one written by a newer scimbox,
     /// applies pending migrations, and starts the writer thread. Nothing is served before this returns.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::DataDir { path: data_dir.to_owned(), reason: e.to_string() })?;
+        prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let mut conn = open_connection(&path, false)?;
         migrations::apply(&mut conn, &path)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let writer = writer::Writer::start(conn)?;
         Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers }) })
+    }
+
+    /// Opens the database in `data_dir` only if one exists there: for commands that read or change an
+    /// existing installation, where a mistyped `--data-dir` must not quietly create an empty one.
+    pub fn open_existing(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path,
+                reason: "there is no scimbox database here (check --data-dir)".into(),
+            });
+        }
+        Store::open(data_dir)
     }
 
     /// The database file.
@@ -114,6 +126,16 @@ impl Store {
         if target.exists() {
             return Err(StoreError::Conflict(format!("backup target {}", target.display())));
         }
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(StoreError::Open {
+                path: target.to_owned(),
+                reason: format!("the folder {} does not exist", parent.display()),
+            });
+        }
+        // The copy holds the same hashes as the database: only its owner may read it. VACUUM INTO
+        // accepts an existing empty file, so create it first with the right mode.
+        create_private_file(target).map_err(|e| StoreError::Open { path: target.to_owned(), reason: e.to_string() })?;
         let target_text = target
             .to_str()
             .ok_or_else(|| StoreError::Internal(format!("backup path {} is not UTF-8", target.display())))?
@@ -169,6 +191,33 @@ impl Store {
     {
         self.inner.readers.read(f).await
     }
+}
+
+/// Creates the data directory (owner-only) or checks that the existing one is a directory, and creates
+/// the database file owner-only before SQLite does (SQLite gives its `-wal` and `-shm` files the database
+/// file's mode).
+fn prepare_data_dir(data_dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let failed = |reason: String| StoreError::DataDir { path: data_dir.to_owned(), reason };
+    if data_dir.exists() && !data_dir.is_dir() {
+        return Err(failed("it exists but is not a directory".into()));
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).map_err(|e| failed(e.to_string()))?;
+    let path = data_dir.join(DATABASE_FILE);
+    if !path.exists() {
+        match create_private_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(failed(e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// Creates an empty file readable and writable by its owner only; fails if it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map(drop)
 }
 
 fn reader_pool_size() -> usize {

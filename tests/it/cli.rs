@@ -96,7 +96,12 @@ impl Process {
     /// Starts `scimbox args…`, feeding `stdin` (then end of file) when given. `SCIMBOX_*` variables of
     /// the test's environment are not passed on: only the arguments configure the process.
     fn spawn(args: &[&str], stdin: Option<&str>) -> Process {
-        let mut command = Command::new(BIN);
+        Process::spawn_program(BIN, args, stdin)
+    }
+
+    /// Starts `program args…` as [`Process::spawn`] does.
+    fn spawn_program(program: &str, args: &[&str], stdin: Option<&str>) -> Process {
+        let mut command = Command::new(program);
         command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         for (name, _) in std::env::vars_os() {
@@ -104,7 +109,8 @@ impl Process {
                 command.env_remove(name);
             }
         }
-        let what = format!("scimbox {}", args.join(" "));
+        let name = if program == BIN { "scimbox" } else { program };
+        let what = format!("{name} {}", args.join(" "));
         let mut child = command.spawn().unwrap_or_else(|e| panic!("expected `{what}` to start: {e}"));
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("piped stdin");
@@ -491,6 +497,27 @@ impl Writers {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// Starts `serve` (output to files in `$2`) and sends it SIGTERM the instant its listening line
+/// arrives: `sh` reads the line with its builtin `read` and signals with its builtin `kill`, far faster
+/// than the test could spawn `kill`. A watchdog SIGKILLs a server that has not exited after 10 s. Prints
+/// `status=N`, N being serve's exit status as `wait` reports it (128 + signal when killed by one).
+const SIGTERM_AT_ONCE: &str = r#"
+bin=$1 dir=$2
+mkfifo "$dir/stdout"
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$dir/stdout" 2>"$dir/stderr" &
+pid=$!
+exec 3<"$dir/stdout"
+IFS= read -r line <&3
+kill -s TERM "$pid"
+( sleep 10; kill -s KILL "$pid" ) </dev/null >/dev/null 2>&1 &
+watchdog=$!
+wait "$pid"
+status=$?
+kill "$watchdog" 2>/dev/null
+echo "line=$line"
+echo "status=$status"
+"#;
 
 // ---------------------------------------------------------------------------------------------------
 // Tests
@@ -950,40 +977,19 @@ async fn admin_create_and_the_setup_link() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_and_sigint_stop_the_server_cleanly() {
-    // Once `serve` says it is listening, a signal must stop it gracefully: also before its first request.
+    // The server answers a request first, so its handlers are surely installed; a signal the instant the
+    // listening line appears is `sigterm_the_instant_the_listening_line_appears_stops_cleanly`'s case.
     for signal in ["TERM", "INT"] {
-        for after_a_request in [true, false] {
-            let dir = temp_dir();
-            let mut serve = Serve::start(dir.path(), &[]);
-            if after_a_request {
-                let client = http_client();
-                assert_eq!(
-                    get_status(&client, &serve.url("/readyz"), None).await,
-                    200,
-                    "expected /readyz to answer 200"
-                );
-                assert_eq!(
-                    get_status(&client, &serve.url("/healthz"), None).await,
-                    200,
-                    "expected /healthz to answer 200"
-                );
-            }
-            serve.process.signal(signal);
-            let stopped = serve.process.finish(STOP_BOUND);
-            let when = if after_a_request { "after a request" } else { "right after the listening line" };
-            assert_eq!(
-                stopped.code(),
-                Some(0),
-                "expected SIG{signal} {when} to stop serve with status 0; {}",
-                stopped.describe()
-            );
-            assert_no_panic(&stopped.stderr, "serve");
-            assert!(
-                stopped.error_lines().is_empty(),
-                "expected no error line after SIG{signal}; {}",
-                stopped.describe()
-            );
-        }
+        let dir = temp_dir();
+        let mut serve = Serve::start(dir.path(), &[]);
+        let client = http_client();
+        assert_eq!(get_status(&client, &serve.url("/readyz"), None).await, 200, "expected /readyz to answer 200");
+        assert_eq!(get_status(&client, &serve.url("/healthz"), None).await, 200, "expected /healthz to answer 200");
+        serve.process.signal(signal);
+        let stopped = serve.process.finish(STOP_BOUND);
+        assert_eq!(stopped.code(), Some(0), "expected SIG{signal} to stop serve with status 0; {}", stopped.describe());
+        assert_no_panic(&stopped.stderr, "serve");
+        assert!(stopped.error_lines().is_empty(), "expected no error line after SIG{signal}; {}", stopped.describe());
     }
 }
 
@@ -1012,4 +1018,24 @@ async fn sigterm_under_load_stops_cleanly_and_keeps_every_acknowledged_user() {
     let ids = user_ids(&conn);
     let lost: Vec<_> = acknowledged.iter().filter(|(id, _)| !ids.contains(id)).collect();
     assert!(lost.is_empty(), "expected every acknowledged user after a graceful stop; lost {lost:?}");
+}
+
+#[test]
+fn sigterm_the_instant_the_listening_line_appears_stops_cleanly() {
+    let dir = temp_dir();
+    let mut shell = Process::spawn_program("sh", &["-c", SIGTERM_AT_ONCE, "sh", BIN, path_text(dir.path())], None);
+    let finished = shell.finish(COMMAND_BOUND);
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+    assert!(
+        finished.stdout.contains(" listening on "),
+        "expected serve to print its listening line; {}",
+        finished.describe()
+    );
+    assert!(
+        finished.stdout.contains("status=0"),
+        "expected SIGTERM right after the listening line to stop serve with status 0 (143 = killed by the \
+         signal: the handler was not installed yet); {}serve's stderr:\n{stderr}",
+        finished.describe()
+    );
+    assert_no_panic(&stderr, "serve");
 }

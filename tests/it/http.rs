@@ -126,7 +126,8 @@ async fn bodies_over_the_limit_get_413_and_store_nothing() {
     assert!(answer.contains("\"status\":\"413\""), "{answer}");
 
     let small = json!({"userName": "small"});
-    let response = server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&small).send().await.unwrap();
+    let response =
+        server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&small).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let conn = rusqlite::Connection::open(server.data_dir().join("scimbox.db")).unwrap();
     let names: Vec<String> = conn
@@ -222,7 +223,8 @@ async fn shutdown_finishes_the_request_in_flight_and_drains_the_writer() {
     // Hold the server's writer so that a create is certainly in flight when shutdown begins.
     let hold = server.store.hold_writer().await.unwrap();
     let in_flight = {
-        let request = server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&json!({"userName": "inflight"}));
+        let request =
+            server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&json!({"userName": "inflight"}));
         tokio::spawn(async move { request.send().await })
     };
     while server.store.queued_writes() < 1 {
@@ -245,13 +247,15 @@ async fn shutdown_finishes_the_request_in_flight_and_drains_the_writer() {
     assert_eq!(response.status(), StatusCode::CREATED);
     stopped.await.unwrap().expect("clean stop");
     let conn = rusqlite::Connection::open(server.data_dir().join("scimbox.db")).unwrap();
-    let count: i64 = conn.query_row("SELECT count(*) FROM users WHERE user_name = 'inflight'", [], |r| r.get(0)).unwrap();
+    let count: i64 =
+        conn.query_row("SELECT count(*) FROM users WHERE user_name = 'inflight'", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 1, "the acknowledged write is in the database");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
-    let server = TestServer::start_with(|config| config.limits.header_timeout = std::time::Duration::from_secs(1)).await;
+    let server =
+        TestServer::start_with(|config| config.limits.header_timeout = std::time::Duration::from_secs(1)).await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
@@ -259,7 +263,9 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     // The server must end the connection on its own; the bound only keeps a broken server from hanging.
     let read = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut buf)).await;
     match read {
-        Ok(Ok(n)) => assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"), "unexpected answer"),
+        Ok(Ok(n)) => {
+            assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"), "unexpected answer")
+        }
         Ok(Err(_)) => {}
         Err(_) => panic!("the slow client was not disconnected"),
     }
@@ -301,7 +307,14 @@ async fn users_are_created_durably_and_read_back() {
         "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}],
     });
     // No Content-Type at all: parsed as JSON anyway.
-    let response = server.client.post(server.url("/scim/v2/Users/")).bearer_auth(&token).body(body.to_string()).send().await.unwrap();
+    let response = server
+        .client
+        .post(server.url("/scim/v2/Users/"))
+        .bearer_auth(&token)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
@@ -317,12 +330,26 @@ async fn users_are_created_durably_and_read_back() {
     assert_eq!(fetched, created);
 
     let again = json!({"userName": "barbara.jensen@example.COM"});
-    let response = server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&again).send().await.unwrap();
+    let response =
+        server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).json(&again).send().await.unwrap();
     let error = scim_error(response, StatusCode::CONFLICT).await;
     assert_eq!(error["scimType"], "uniqueness");
 
-    for (bad, scim_type) in [("{not json", "invalidSyntax"), ("[]", "invalidSyntax"), ("{}", "invalidValue"), (r#"{"userName": 7}"#, "invalidValue")] {
-        let response = server.client.post(server.url("/scim/v2/Users")).bearer_auth(&token).header("content-type", "text/plain").body(bad).send().await.unwrap();
+    for (bad, scim_type) in [
+        ("{not json", "invalidSyntax"),
+        ("[]", "invalidSyntax"),
+        ("{}", "invalidValue"),
+        (r#"{"userName": 7}"#, "invalidValue"),
+    ] {
+        let response = server
+            .client
+            .post(server.url("/scim/v2/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "text/plain")
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
         let error = scim_error(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(error["scimType"], scim_type, "{bad}");
     }

@@ -4,5 +4,5 @@
 mod cli;
 mod http;
 mod store;
-mod tidy;
 mod support;
+mod tidy;

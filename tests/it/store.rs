@@ -199,3 +199,35 @@ async fn admins_are_unique_whatever_the_case() {
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
     assert_eq!(store.admin_count().await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let store = Store::open(&dir).unwrap();
+    store.create_user(user("private"), None).await.unwrap();
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    assert_eq!(mode(&dir.join("scimbox.db")), 0o600, "database");
+    assert_eq!(mode(&dir.join("scimbox.db-wal")), 0o600, "write-ahead log");
+    let copy = parent.path().join("copy.db");
+    store.backup(&copy).await.unwrap();
+    assert_eq!(mode(&copy), 0o600, "backup");
+    let nowhere = parent.path().join("missing").join("copy.db");
+    let error = store.backup(&nowhere).await.unwrap_err();
+    assert!(error.to_string().contains("does not exist"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_on_an_installation_do_not_invent_one() {
+    let parent = tempfile::tempdir().unwrap();
+    let typo = parent.path().join("dtaa");
+    let error = Store::open_existing(&typo).unwrap_err();
+    assert!(error.to_string().contains("no scimbox database"), "{error}");
+    assert!(!typo.exists(), "nothing was created");
+    let file = parent.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let error = Store::open(&file).unwrap_err();
+    assert!(error.to_string().contains("not a directory"), "{error}");
+}

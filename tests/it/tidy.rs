@@ -72,7 +72,8 @@ fn architecture_names_only_paths_that_exist() {
         files.iter().filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
     let mut checked = 0;
     for quoted in text.split('`').skip(1).step_by(2) {
-        let looks_like_path = !quoted.contains([' ', '{', '<', '*', '(']) && (quoted.contains('/') || quoted.ends_with(".rs"));
+        let looks_like_path =
+            !quoted.contains([' ', '{', '<', '*', '(']) && (quoted.contains('/') || quoted.ends_with(".rs"));
         if !looks_like_path || quoted.starts_with("/") || quoted.contains("::") {
             continue;
         }

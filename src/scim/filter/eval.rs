@@ -37,8 +37,7 @@ fn evaluate(filter: &Filter, node: &Value, scope: Scope) -> bool {
             locate(scope, path, Usage::Present).is_some_and(|located| is_present(node, &located))
         }
         Filter::Compare { path, op, value: CompValue::Null } => {
-            let present =
-                locate(scope, path, Usage::Present).is_some_and(|located| is_present(node, &located));
+            let present = locate(scope, path, Usage::Present).is_some_and(|located| is_present(node, &located));
             match op {
                 CompareOp::Eq => !present,
                 CompareOp::Ne => present,

@@ -32,9 +32,7 @@ pub fn parse_patch_path(text: &str) -> Result<PatchPath, Error> {
     let mut sub_attr = None;
     if parser.peek() == Some('[') {
         if attr.sub_attr.is_some() {
-            return Err(
-                parser.error(start, format!("a value filter applies to an attribute, not to '{attr}'"))
-            );
+            return Err(parser.error(start, format!("a value filter applies to an attribute, not to '{attr}'")));
         }
         filter = Some(parser.bracket_filter()?);
         if parser.peek() == Some('.') {
@@ -256,8 +254,7 @@ impl<'a> Parser<'a> {
 
     /// The operator and value after an attribute path.
     fn operator_expression(&mut self, path: AttrPath, path_start: usize) -> Result<Filter, Error> {
-        let is_bare_not =
-            path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("not");
+        let is_bare_not = path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("not");
         self.skip_space();
         let op_start = self.pos;
         let word = self.word();
@@ -266,15 +263,14 @@ impl<'a> Parser<'a> {
         }
         let Some(op) = CompareOp::from_word(word) else {
             if is_bare_not {
-                return Err(self.error(
-                    path_start,
-                    "'not' must be followed by a parenthesised filter, as in not (title pr)",
-                ));
+                return Err(
+                    self.error(path_start, "'not' must be followed by a parenthesised filter, as in not (title pr)")
+                );
             }
             self.pos = op_start;
-            return Err(self.unexpected(format!(
-                "an operator after '{path}' (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
-            )));
+            return Err(
+                self.unexpected(format!("an operator after '{path}' (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"))
+            );
         };
         self.skip_space();
         let value = self.comp_value(op)?;

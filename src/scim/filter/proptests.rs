@@ -12,10 +12,8 @@ fn name() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z][a-zA-Z0-9_-]{0,8}",
         Just("$ref".to_owned()),
-        prop::sample::select(vec![
-            "and", "or", "not", "pr", "eq", "true", "null", "emails", "userName", "value"
-        ])
-        .prop_map(str::to_owned),
+        prop::sample::select(vec!["and", "or", "not", "pr", "eq", "true", "null", "emails", "userName", "value"])
+            .prop_map(str::to_owned),
     ]
 }
 

@@ -63,11 +63,7 @@ pub(super) fn locate(scope: Scope, path: &AttrPath, usage: Usage) -> Option<Loca
             } else {
                 schema::resolve_parts(kind, path.uri.as_deref(), &path.attr, path.sub_attr.as_deref())
             }?;
-            Located {
-                extension: resolved.uri(),
-                attribute: resolved.attribute,
-                sub_attribute: resolved.sub_attribute,
-            }
+            Located { extension: resolved.uri(), attribute: resolved.attribute, sub_attribute: resolved.sub_attribute }
         }
         Scope::Element(parent) => {
             if path.uri.is_some() || path.sub_attr.is_some() {
@@ -119,12 +115,8 @@ pub(super) fn resolve(filter: Filter, scope: Scope) -> Result<Filter, Error> {
             match locate(scope, &attr, Usage::ValuePath) {
                 None => Filter::ValuePath { attr, filter },
                 Some(located) => {
-                    if located.sub_attribute.is_some()
-                        || located.attribute.attr_type != AttributeType::Complex
-                    {
-                        return Err(rejected(format!(
-                            "'{attr}' has no sub-attributes to filter on with [...]"
-                        )));
+                    if located.sub_attribute.is_some() || located.attribute.attr_type != AttributeType::Complex {
+                        return Err(rejected(format!("'{attr}' has no sub-attributes to filter on with [...]")));
                     }
                     let filter = resolve(*filter, Scope::Element(located.attribute))?;
                     Filter::ValuePath { attr: located.canonical(), filter: Box::new(filter) }
@@ -163,9 +155,7 @@ fn check_comparison(located: &Located, op: CompareOp, value: CompValue) -> Resul
         let wanted = match target.attr_type {
             AttributeType::Boolean => "true or false".to_owned(),
             AttributeType::Integer | AttributeType::Decimal => "a number".to_owned(),
-            AttributeType::DateTime => {
-                "an RFC 3339 timestamp in quotes, such as \"2011-05-13T04:42:34Z\"".to_owned()
-            }
+            AttributeType::DateTime => "an RFC 3339 timestamp in quotes, such as \"2011-05-13T04:42:34Z\"".to_owned(),
             _ => "a quoted string".to_owned(),
         };
         rejected(format!("'{name}' is a {type_name}; compare it with {wanted}"))
@@ -178,9 +168,7 @@ fn coerce(value: CompValue, attr_type: AttributeType, op: CompareOp) -> Result<C
     match (attr_type, value) {
         (AttributeType::Boolean, CompValue::Bool(flag)) => Ok(CompValue::Bool(flag)),
         (AttributeType::Boolean, CompValue::Str(text)) => parse_bool(&text).map(CompValue::Bool).ok_or(()),
-        (AttributeType::Integer | AttributeType::Decimal, CompValue::Num(number)) => {
-            Ok(CompValue::Num(number))
-        }
+        (AttributeType::Integer | AttributeType::Decimal, CompValue::Num(number)) => Ok(CompValue::Num(number)),
         (AttributeType::Integer | AttributeType::Decimal, CompValue::Str(text)) => {
             text.trim().parse().map(CompValue::Num).map_err(|_| ())
         }
@@ -194,10 +182,9 @@ fn coerce(value: CompValue, attr_type: AttributeType, op: CompareOp) -> Result<C
         (AttributeType::String | AttributeType::Reference | AttributeType::Binary, CompValue::Str(text)) => {
             Ok(CompValue::Str(text))
         }
-        (
-            AttributeType::String | AttributeType::Reference | AttributeType::Binary,
-            CompValue::Num(number),
-        ) => Ok(CompValue::Str(number.to_string())),
+        (AttributeType::String | AttributeType::Reference | AttributeType::Binary, CompValue::Num(number)) => {
+            Ok(CompValue::Str(number.to_string()))
+        }
         _ => Err(()),
     }
 }

@@ -24,11 +24,7 @@ fn check(kind: ResourceKind, text: &str, expected: &str) {
     let mut found = Vec::new();
     for (name, resource) in &fixtures {
         let by_resolved = matches(&resolved, resource, kind);
-        assert_eq!(
-            matches(&parsed, resource, kind),
-            by_resolved,
-            "{text}: raw and resolved differ on {name}"
-        );
+        assert_eq!(matches(&parsed, resource, kind), by_resolved, "{text}: raw and resolved differ on {name}");
         if by_resolved {
             found.push(*name);
         }
@@ -78,27 +74,15 @@ fn rfc7644_examples_match() {
     check(User, r#"meta.lastModified le "2011-05-13T04:42:34Z""#, "bjensen jsmith");
     check(User, r#"title pr and userType eq "Employee""#, "bjensen");
     check(User, r#"title pr or userType eq "Intern""#, "bjensen jsmith entra");
-    check(
-        User,
-        r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
-        "bjensen jsmith",
-    );
-    check(
-        User,
-        r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
-        "bjensen",
-    );
+    check(User, r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#, "bjensen jsmith");
+    check(User, r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#, "bjensen");
     check(
         User,
         r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
         "okta entra",
     );
     check(User, r#"userType eq "Employee" and (emails.type eq "work")"#, "bjensen");
-    check(
-        User,
-        r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
-        "bjensen",
-    );
+    check(User, r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#, "bjensen");
     check(
         User,
         r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
@@ -141,11 +125,7 @@ fn entra_filters_match() {
     check(User, r#"userName eq "non-existent user""#, "");
     check(Group, r#"displayName eq "Group1""#, "group1");
     check(Group, r#"externalId eq "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159""#, "group1");
-    check(
-        Group,
-        &format!(r#"id eq "e9e30dba-f08f-4109-8486-d5c6a331660a" and members eq "{JSMITH_ID}""#),
-        "tour",
-    );
+    check(Group, &format!(r#"id eq "e9e30dba-f08f-4109-8486-d5c6a331660a" and members eq "{JSMITH_ID}""#), "tour");
     check(Group, &format!(r#"id eq "g-entra" and members eq "{JSMITH_ID}""#), "");
     check(Group, &format!(r#"members[value eq "{BJENSEN_ID}"]"#), "tour");
     check(Group, r#"members eq "g-entra""#, "admins");
@@ -225,11 +205,7 @@ fn attribute_semantics_match() {
     check(User, &format!(r#"{ENTERPRISE}:manager[value pr]"#), "bjensen");
     check(User, &format!(r#"{ENTERPRISE}:manager pr"#), "bjensen");
     check(User, r#"department eq "tour operations""#, "bjensen");
-    check(
-        User,
-        r#"urn:ietf:params:scim:schemas:core:2.0:User:meta.created lt "2011-01-01T00:00:00Z""#,
-        "bjensen",
-    );
+    check(User, r#"urn:ietf:params:scim:schemas:core:2.0:User:meta.created lt "2011-01-01T00:00:00Z""#, "bjensen");
     // Unknown attributes are absent everywhere; `ne` is `not eq`.
     check(User, r#"nosuch eq "x""#, "");
     check(User, r#"nosuch ne "x""#, "bjensen jsmith okta entra");
@@ -339,11 +315,7 @@ fn filters_print_canonically() {
 #[test]
 fn filters_parse_to_the_expected_tree() {
     let path = AttrPath::new;
-    let eq = |p: AttrPath, v: &str| Filter::Compare {
-        path: p,
-        op: CompareOp::Eq,
-        value: CompValue::Str(v.into()),
-    };
+    let eq = |p: AttrPath, v: &str| Filter::Compare { path: p, op: CompareOp::Eq, value: CompValue::Str(v.into()) };
     let present = |p: AttrPath| Filter::Present { path: p };
     let cases: Vec<(&str, Filter)> = vec![
         (r#"userName eq "x""#, eq(path("userName"), "x")),
@@ -352,10 +324,7 @@ fn filters_parse_to_the_expected_tree() {
             "a pr and b pr and c pr",
             Filter::and(Filter::and(present(path("a")), present(path("b"))), present(path("c"))),
         ),
-        (
-            "a pr or b pr and c pr",
-            Filter::or(present(path("a")), Filter::and(present(path("b")), present(path("c")))),
-        ),
+        ("a pr or b pr and c pr", Filter::or(present(path("a")), Filter::and(present(path("b")), present(path("c"))))),
         ("not (a pr) or b pr", Filter::or(Filter::negate(present(path("a"))), present(path("b")))),
         ("name.givenName pr", present(path("name").with_sub("givenName"))),
         (
@@ -400,22 +369,14 @@ fn filters_resolve_to_canonical_paths() {
     resolved(User, r#"employeeNumber eq 42"#, &format!(r#"{ENTERPRISE}:employeeNumber eq "42""#));
     resolved(User, r#"manager eq "x""#, &format!(r#"{ENTERPRISE}:manager.value eq "x""#));
     resolved(User, r#"manager[VALUE pr]"#, &format!(r#"{ENTERPRISE}:manager[value pr]"#));
-    resolved(
-        User,
-        r#"EMAILS[TYPE eq "work" and Primary eq "TRUE"]"#,
-        r#"emails[type eq "work" and primary eq true]"#,
-    );
+    resolved(User, r#"EMAILS[TYPE eq "work" and Primary eq "TRUE"]"#, r#"emails[type eq "work" and primary eq true]"#);
     resolved(User, r#"emails[type eq "work"].VALUE eq "x""#, r#"emails[type eq "work" and value eq "x"]"#);
     resolved(User, "title eq null", "not (title pr)");
     resolved(User, "title ne null", "title pr");
     resolved(User, "emails eq null", "not (emails pr)");
     resolved(User, r#"active eq "TRUE""#, "active eq true");
     resolved(User, r#"active ne "false""#, "active ne false");
-    resolved(
-        User,
-        r#"meta.lastmodified gt "2011-05-13T04:42:34Z""#,
-        r#"meta.lastModified gt "2011-05-13T04:42:34Z""#,
-    );
+    resolved(User, r#"meta.lastmodified gt "2011-05-13T04:42:34Z""#, r#"meta.lastModified gt "2011-05-13T04:42:34Z""#);
     resolved(User, r#"meta.created co "2011""#, r#"meta.created co "2011""#);
     resolved(User, r#"nosuch eq "x""#, r#"nosuch eq "x""#);
     resolved(User, "NoSuch.Sub pr", "NoSuch.Sub pr");
@@ -427,11 +388,7 @@ fn filters_resolve_to_canonical_paths() {
     resolved(Group, r#"DISPLAYNAME eq "g""#, r#"displayName eq "g""#);
     resolved(Group, r#"email eq "x""#, r#"email eq "x""#);
     resolved(Group, r#"members[Type eq "User"]"#, r#"members[type eq "User"]"#);
-    resolved(
-        Group,
-        r#"urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "g""#,
-        r#"displayName eq "g""#,
-    );
+    resolved(Group, r#"urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "g""#, r#"displayName eq "g""#);
 }
 
 #[test]
@@ -479,9 +436,7 @@ fn malformed_filters_report_the_column() {
     );
     parse_error(
         "userName eq bjensen",
-        &format!(
-            "invalid filter at column 13: expected a comparison value after 'eq' {ops}, found 'bjensen'"
-        ),
+        &format!("invalid filter at column 13: expected a comparison value after 'eq' {ops}, found 'bjensen'"),
     );
     parse_error(
         "userName eq )",
@@ -499,10 +454,7 @@ fn malformed_filters_report_the_column() {
         r#"userName = "a""#,
         "invalid filter at column 10: expected an operator after 'userName' (eq, ne, co, sw, ew, gt, ge, lt, le or pr), found '='",
     );
-    parse_error(
-        r#"userName eq "abc"#,
-        "invalid filter at column 13: unterminated string: the closing '\"' is missing",
-    );
+    parse_error(r#"userName eq "abc"#, "invalid filter at column 13: unterminated string: the closing '\"' is missing");
     parse_error(
         r#"userName eq "abc\"#,
         "invalid filter at column 13: unterminated string: the closing '\"' is missing",
@@ -575,10 +527,7 @@ fn malformed_filters_report_the_column() {
         r#"not userName eq "x""#,
         "invalid filter at column 1: 'not' must be followed by a parenthesised filter, as in not (title pr)",
     );
-    parse_error(
-        "a pr and",
-        "invalid filter at column 9: expected an attribute path, found the end of the filter",
-    );
+    parse_error("a pr and", "invalid filter at column 9: expected an attribute path, found the end of the filter");
     parse_error("a pr or ()", "invalid filter at column 10: expected an attribute path, found ')'");
     parse_error(
         "and",
@@ -657,10 +606,7 @@ fn patch_paths_parse_and_print() {
     assert_eq!(path.sub_attr.as_deref(), Some("display"));
     assert!(path.filter.is_some());
     let bare_urn = parse_patch_path(ENTERPRISE).expect("urn");
-    assert_eq!(
-        bare_urn.attr,
-        AttrPath::new("User").with_uri("urn:ietf:params:scim:schemas:extension:enterprise:2.0")
-    );
+    assert_eq!(bare_urn.attr, AttrPath::new("User").with_uri("urn:ietf:params:scim:schemas:extension:enterprise:2.0"));
 }
 
 #[test]
