@@ -67,6 +67,10 @@ pub fn store_error(error: StoreError) -> scim::Error {
     match error {
         StoreError::Conflict(what) => scim::Error::uniqueness(format!("{what} is already taken")),
         StoreError::NotFound(what) => scim::Error::not_found(format!("{what} was not found")),
+        StoreError::VersionMismatch { current } => scim::Error::precondition_failed(format!(
+            "the resource has changed: its current version is W/\"{current}\"; read it again and retry"
+        )),
+        StoreError::Rejected(error) => error,
         StoreError::Busy => scim::Error::unavailable("the database is busy; retry shortly"),
         StoreError::Closed => scim::Error::unavailable("the server is shutting down"),
         error @ (StoreError::DataDir { .. }

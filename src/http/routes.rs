@@ -84,8 +84,11 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
         Err(error) => return reply::scim_error(&reply::auth_error(error)),
     }
     let result: Result<Response<Body>, scim::Error> = match (request.method().clone(), rest) {
+        (Method::GET, ["Users"]) => scim_handlers::list_users(app, request).await,
         (Method::POST, ["Users"]) => scim_handlers::create_user(app, request).await,
+        (Method::POST, ["Users", ".search"]) => scim_handlers::search_users(app, request).await,
         (Method::GET, ["Users", id]) => scim_handlers::get_user(app, request, id).await,
+        (Method::DELETE, ["Users", id]) => scim_handlers::delete_user(app, request, id).await,
         _ => Err(scim::Error::not_found(format!("there is no SCIM endpoint /scim/v2/{}", rest.join("/")))),
     };
     result.unwrap_or_else(|error| reply::scim_error(&error))

@@ -10,3 +10,4 @@ pub mod schema;
 pub mod user;
 
 pub use error::{Error, Kind};
+pub mod list;

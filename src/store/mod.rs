@@ -8,6 +8,7 @@
 
 mod admins;
 mod migrations;
+mod query;
 mod readers;
 mod tokens;
 mod users;
@@ -22,6 +23,7 @@ use time::macros::format_description;
 
 pub use admins::AdminRecord;
 pub use tokens::{RevokeOutcome, TokenAuthRow, TokenEpoch, TokenRecord};
+pub use users::{PasswordChange, Precondition};
 pub use writer::{WriterHold, WriterStats};
 
 /// The database's file name inside the data directory.
@@ -51,6 +53,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} was not found")]
     NotFound(String),
+    /// `If-Match` named another version than the current one.
+    #[error("the resource is at version {current}, not the one the request names")]
+    VersionMismatch { current: i64 },
+    /// The change was refused by the SCIM rules while being applied inside the write.
+    #[error("{0}")]
+    Rejected(crate::scim::Error),
     #[error("the database is busy; try again")]
     Busy,
     #[error("the store is shut down")]

@@ -6,3 +6,4 @@ mod http;
 mod store;
 mod support;
 mod tidy;
+mod users;

@@ -1,0 +1,345 @@
+//! List requests (RFC 7644 §3.4.2, §3.4.3) and cursor pagination (RFC 9865): reading `filter`,
+//! `startIndex`, `count`, `sortBy`, `sortOrder`, `cursor`, `attributes` and `excludedAttributes` from a
+//! query string or a `/.search` body into one [`ListQuery`], and writing the `ListResponse`.
+//!
+//! Index pagination is 1-based; a `startIndex` below 1 counts as 1 and a negative `count` as 0 (RFC 7644
+//! §3.4.2.4). `count` is capped at the configured maximum. Cursor pagination starts with an empty
+//! `cursor` and follows `nextCursor`; a cursor is opaque to clients (it encodes the position after the
+//! last resource of the previous page) and a malformed one is `invalidCursor`.
+
+use serde_json::{Map, Value, json};
+
+use super::Error;
+use super::filter::{AttrPath, Filter};
+use super::schema::{ResourceKind, resolve};
+
+/// The schema URI of a list response.
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// The schema URI of a `POST /.search` body.
+pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// A parsed list request, ready for the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// The resolved filter, if any.
+    pub filter: Option<Filter>,
+    pub sort: Option<Sort>,
+    pub page: Page,
+    /// The raw `attributes` parameter (projection is parsed by the handler).
+    pub attributes: Option<String>,
+    /// The raw `excludedAttributes` parameter.
+    pub excluded_attributes: Option<String>,
+}
+
+/// `sortBy` and `sortOrder`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sort {
+    /// The resolved, canonical attribute path.
+    pub path: AttrPath,
+    pub descending: bool,
+}
+
+/// Which slice of the results a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// `startIndex` (1-based) and `count`.
+    Index { start_index: u64, count: u64 },
+    /// RFC 9865: the position after which to continue (`None` for the first page) and `count`.
+    Cursor { after: Option<Cursor>, count: u64 },
+}
+
+impl Page {
+    pub fn count(&self) -> u64 {
+        match self {
+            Page::Index { count, .. } | Page::Cursor { count, .. } => *count,
+        }
+    }
+}
+
+/// The position in the store's stable order after which a cursor page continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
+
+impl Cursor {
+    /// The opaque text handed to clients.
+    pub fn encode(self) -> String {
+        format!("c{:x}", self.0)
+    }
+
+    pub fn decode(text: &str) -> Result<Cursor, Error> {
+        text.strip_prefix('c')
+            .filter(|hex| !hex.is_empty() && hex.len() <= 16)
+            .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+            .filter(|seq| *seq >= 0)
+            .map(Cursor)
+            .ok_or_else(|| {
+                Error::invalid_cursor(
+                    "the cursor is not one this server handed out: use an empty cursor for the first page, \
+                     then the nextCursor of the previous page",
+                )
+            })
+    }
+}
+
+/// The parameters as they arrive, from a query string or a search body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub cursor: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+impl Params {
+    /// Reads the parameters of a decoded query string; names are matched case-insensitively (clients
+    /// write `startindex` and `Count`).
+    pub fn from_query(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            let slot = match name.to_ascii_lowercase().as_str() {
+                "filter" => &mut params.filter,
+                "startindex" => &mut params.start_index,
+                "count" => &mut params.count,
+                "sortby" => &mut params.sort_by,
+                "sortorder" => &mut params.sort_order,
+                "cursor" => &mut params.cursor,
+                "attributes" => &mut params.attributes,
+                "excludedattributes" => &mut params.excluded_attributes,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        params
+    }
+
+    /// Reads a `POST /.search` body (RFC 7644 §3.4.3): the same parameters as JSON, with `attributes` and
+    /// `excludedAttributes` as arrays of strings (a comma-separated string is tolerated).
+    pub fn from_search_body(body: &Value) -> Result<Params, Error> {
+        let object =
+            body.as_object().ok_or_else(|| Error::invalid_syntax("the search request must be a JSON object"))?;
+        let mut params = Params::default();
+        for (name, value) in object {
+            let text = |value: &Value| -> Result<Option<String>, Error> {
+                match value {
+                    Value::Null => Ok(None),
+                    Value::String(text) => Ok(Some(text.clone())),
+                    Value::Number(number) => Ok(Some(number.to_string())),
+                    Value::Array(items) => {
+                        let parts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                        parts.map(|parts| Some(parts.join(","))).ok_or_else(|| {
+                            Error::invalid_value(format!("{name} must be a string or an array of strings"))
+                        })
+                    }
+                    _ => Err(Error::invalid_value(format!("{name} has a value of the wrong type"))),
+                }
+            };
+            let slot = match name.to_ascii_lowercase().as_str() {
+                "filter" => &mut params.filter,
+                "startindex" => &mut params.start_index,
+                "count" => &mut params.count,
+                "sortby" => &mut params.sort_by,
+                "sortorder" => &mut params.sort_order,
+                "cursor" => &mut params.cursor,
+                "attributes" => &mut params.attributes,
+                "excludedattributes" => &mut params.excluded_attributes,
+                "schemas" => continue,
+                _ => continue,
+            };
+            *slot = text(value)?;
+        }
+        Ok(params)
+    }
+
+    /// Validates the parameters for `kind` with `max_results` as the largest page.
+    pub fn into_query(self, kind: ResourceKind, max_results: u64) -> Result<ListQuery, Error> {
+        let filter = match self.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(Filter::parse_for(text, kind)?),
+        };
+        let count = match self.count.as_deref().map(str::trim) {
+            // Without `count` the page is as large as the server allows (RFC 7644 §3.4.2.4).
+            None | Some("") => max_results,
+            Some(text) => {
+                let count = text
+                    .parse::<i64>()
+                    .map_err(|_| Error::invalid_value(format!("count must be an integer, not {text:?}")))?;
+                u64::try_from(count).unwrap_or(0).min(max_results)
+            }
+        };
+        let sort = match self.sort_by.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let resolved = resolve(kind, text).ok_or_else(|| {
+                    Error::invalid_value(format!("sortBy names no attribute of {}: {text:?}", kind.as_str()))
+                })?;
+                let path = AttrPath {
+                    uri: resolved.uri().map(str::to_owned),
+                    attr: resolved.attribute.name.to_owned(),
+                    sub_attr: resolved.sub_attribute.map(|sub| sub.name.to_owned()),
+                };
+                let descending = match self.sort_order.as_deref().map(str::trim) {
+                    None | Some("") => false,
+                    Some(order) if order.eq_ignore_ascii_case("ascending") => false,
+                    Some(order) if order.eq_ignore_ascii_case("descending") => true,
+                    Some(order) => {
+                        return Err(Error::invalid_value(format!(
+                            "sortOrder must be \"ascending\" or \"descending\", not {order:?}"
+                        )));
+                    }
+                };
+                Some(Sort { path, descending })
+            }
+        };
+        let page = match self.cursor {
+            Some(cursor) => {
+                if self.start_index.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+                    return Err(Error::invalid_value(
+                        "startIndex and cursor cannot be combined: use one kind of pagination",
+                    ));
+                }
+                if sort.is_some() {
+                    return Err(Error::invalid_value(
+                        "cursor pagination follows the server's stable order; sortBy needs index pagination",
+                    ));
+                }
+                let cursor = cursor.trim();
+                let after = if cursor.is_empty() { None } else { Some(Cursor::decode(cursor)?) };
+                Page::Cursor { after, count }
+            }
+            None => {
+                let start_index = match self.start_index.as_deref().map(str::trim) {
+                    None | Some("") => 1,
+                    Some(text) => {
+                        let start = text.parse::<i64>().map_err(|_| {
+                            Error::invalid_value(format!("startIndex must be an integer, not {text:?}"))
+                        })?;
+                        u64::try_from(start).unwrap_or(1).max(1)
+                    }
+                };
+                Page::Index { start_index, count }
+            }
+        };
+        Ok(ListQuery { filter, sort, page, attributes: self.attributes, excluded_attributes: self.excluded_attributes })
+    }
+}
+
+/// One page of results as the store found them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+    /// Where the next cursor page starts, when the request used cursor pagination and more remain.
+    pub next: Option<Cursor>,
+}
+
+/// The `ListResponse` body (RFC 7644 §3.4.2) around already rendered resources.
+pub fn list_response(page: &Page, total: u64, resources: Vec<Value>, next: Option<Cursor>) -> Value {
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    body.insert("totalResults".into(), json!(total));
+    body.insert("itemsPerPage".into(), json!(resources.len()));
+    match page {
+        Page::Index { start_index, .. } => {
+            body.insert("startIndex".into(), json!(start_index));
+        }
+        Page::Cursor { .. } => {
+            if let Some(next) = next {
+                body.insert("nextCursor".into(), json!(next.encode()));
+            }
+        }
+    }
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, Error> {
+        Params::from_query(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .into_query(ResourceKind::User, 1000)
+    }
+
+    fn check_page(pairs: &[(&str, &str)], expected: Page) {
+        assert_eq!(query(pairs).unwrap().page, expected, "{pairs:?}");
+    }
+
+    fn check_error(pairs: &[(&str, &str)], scim_type: &str) {
+        let error = query(pairs).unwrap_err();
+        assert_eq!(error.kind.scim_type(), Some(scim_type), "{pairs:?}: {error}");
+    }
+
+    #[test]
+    fn index_pagination() {
+        check_page(&[], Page::Index { start_index: 1, count: 1000 });
+        check_page(&[("startIndex", "1"), ("count", "2")], Page::Index { start_index: 1, count: 2 });
+        check_page(&[("startindex", "101"), ("Count", "100")], Page::Index { start_index: 101, count: 100 });
+        check_page(&[("startIndex", "0"), ("count", "-5")], Page::Index { start_index: 1, count: 0 });
+        check_page(&[("startIndex", "-3")], Page::Index { start_index: 1, count: 1000 });
+        check_page(&[("count", "0")], Page::Index { start_index: 1, count: 0 });
+        check_page(&[("count", "5000")], Page::Index { start_index: 1, count: 1000 });
+        check_page(&[("count", " 7 ")], Page::Index { start_index: 1, count: 7 });
+        check_error(&[("count", "ten")], "invalidValue");
+        check_error(&[("startIndex", "1.5")], "invalidValue");
+    }
+
+    #[test]
+    fn cursor_pagination() {
+        check_page(&[("cursor", ""), ("count", "10")], Page::Cursor { after: None, count: 10 });
+        check_page(&[("cursor", "c1f")], Page::Cursor { after: Some(Cursor(31)), count: 1000 });
+        check_error(&[("cursor", "zzz")], "invalidCursor");
+        check_error(&[("cursor", "c")], "invalidCursor");
+        check_error(&[("cursor", "c-1")], "invalidCursor");
+        check_error(&[("cursor", ""), ("startIndex", "1")], "invalidValue");
+        check_error(&[("cursor", ""), ("sortBy", "userName")], "invalidValue");
+        assert_eq!(Cursor::decode(&Cursor(123456).encode()), Ok(Cursor(123456)));
+    }
+
+    #[test]
+    fn sorting_and_filters() {
+        let sorted = query(&[("sortBy", "USERNAME"), ("sortOrder", "Descending")]).unwrap();
+        assert_eq!(sorted.sort, Some(Sort { path: AttrPath::new("userName"), descending: true }));
+        let sorted = query(&[("sortBy", "name.familyName")]).unwrap();
+        assert_eq!(sorted.sort, Some(Sort { path: AttrPath::new("name").with_sub("familyName"), descending: false }));
+        check_error(&[("sortBy", "noSuchThing")], "invalidValue");
+        check_error(&[("sortBy", "userName"), ("sortOrder", "up")], "invalidValue");
+        assert!(query(&[("filter", "userName eq \"bjensen\"")]).unwrap().filter.is_some());
+        assert!(query(&[("filter", "  ")]).unwrap().filter.is_none());
+        check_error(&[("filter", "userName eq")], "invalidFilter");
+    }
+
+    #[test]
+    fn search_bodies() {
+        let body = json!({
+            "schemas": [SEARCH_REQUEST_SCHEMA],
+            "attributes": ["displayName", "userName"],
+            "filter": "displayName sw \"smith\"",
+            "startIndex": 1,
+            "count": 10
+        });
+        let params = Params::from_search_body(&body).unwrap();
+        assert_eq!(params.attributes.as_deref(), Some("displayName,userName"));
+        assert_eq!(params.count.as_deref(), Some("10"));
+        let query = params.into_query(ResourceKind::User, 1000).unwrap();
+        assert_eq!(query.page, Page::Index { start_index: 1, count: 10 });
+        assert!(Params::from_search_body(&json!([1])).is_err());
+        assert!(Params::from_search_body(&json!({"attributes": [1]})).is_err());
+    }
+
+    #[test]
+    fn list_responses() {
+        let body = list_response(&Page::Index { start_index: 1, count: 2 }, 0, vec![], None);
+        assert_eq!(
+            body,
+            json!({"schemas": [LIST_RESPONSE_SCHEMA], "totalResults": 0, "itemsPerPage": 0, "startIndex": 1, "Resources": []})
+        );
+        let body = list_response(&Page::Cursor { after: None, count: 1 }, 3, vec![json!({"id": "a"})], Some(Cursor(9)));
+        assert_eq!(body["nextCursor"], "c9");
+        assert!(body.get("startIndex").is_none());
+    }
+}
