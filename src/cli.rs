@@ -85,6 +85,9 @@ struct ServeArgs {
     /// Largest page a SCIM list returns (at least 100).
     #[arg(long, env = "SCIMBOX_MAX_RESULTS", default_value_t = Limits::default().max_results)]
     max_results: usize,
+    /// Most operations in one SCIM bulk request (its size is bounded by --max-body-bytes).
+    #[arg(long, env = "SCIMBOX_BULK_MAX_OPERATIONS", default_value_t = Limits::default().bulk_max_operations)]
+    bulk_max_operations: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,6 +309,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         max_connections: args.max_connections,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
         max_results: args.max_results,
+        bulk_max_operations: args.bulk_max_operations,
     };
     limits.validate().map_err(usage)?;
     Ok(Config {

@@ -57,6 +57,8 @@ pub struct Limits {
     pub shutdown_timeout: Duration,
     /// The largest page a SCIM list returns (`count` is capped to it; never below 100, Okta pages by 100).
     pub max_results: usize,
+    /// The most operations one `POST /Bulk` may hold (its payload is bounded by `max_body_bytes`).
+    pub bulk_max_operations: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +70,7 @@ impl Default for Limits {
             max_connections: 1024,
             shutdown_timeout: Duration::from_secs(10),
             max_results: 1000,
+            bulk_max_operations: 1000,
         }
     }
 }
@@ -142,6 +145,9 @@ impl Limits {
         }
         if self.max_connections == 0 {
             return Err(ConfigError::Limit { name: "max-connections", why: "at least 1" });
+        }
+        if self.bulk_max_operations == 0 {
+            return Err(ConfigError::Limit { name: "bulk-max-operations", why: "at least 1" });
         }
         if self.max_results < 100 {
             return Err(ConfigError::Limit { name: "max-results", why: "at least 100 (Okta pages by 100)" });

@@ -83,12 +83,38 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
         Ok(principal) => exchange.principal = Some(principal),
         Err(error) => return reply::scim_error(&reply::auth_error(error)),
     }
-    let result: Result<Response<Body>, scim::Error> = match (request.method().clone(), rest) {
-        (Method::GET, ["Users"]) => scim_handlers::list_users(app, request).await,
-        (Method::POST, ["Users"]) => scim_handlers::create_user(app, request).await,
-        (Method::POST, ["Users", ".search"]) => scim_handlers::search_users(app, request).await,
-        (Method::GET, ["Users", id]) => scim_handlers::get_user(app, request, id).await,
-        (Method::DELETE, ["Users", id]) => scim_handlers::delete_user(app, request, id).await,
+    use scim_handlers::{discovery, groups, root, users};
+    let method = request.method().clone();
+    let result: Result<Response<Body>, scim::Error> = match (&method, rest) {
+        (&Method::GET, ["Users"]) => users::list(app, request).await,
+        (&Method::POST, ["Users"]) => users::create(app, request).await,
+        (&Method::POST, ["Users", ".search"]) => users::search(app, request).await,
+        (&Method::GET, ["Users", id]) => users::get(app, request, id).await,
+        (&Method::PUT, ["Users", id]) => users::replace(app, request, id).await,
+        (&Method::PATCH, ["Users", id]) => users::patch(app, request, id).await,
+        (&Method::DELETE, ["Users", id]) => users::delete(app, request, id).await,
+        (&Method::GET, ["Groups"]) => groups::list(app, request).await,
+        (&Method::POST, ["Groups"]) => groups::create(app, request).await,
+        (&Method::POST, ["Groups", ".search"]) => groups::search(app, request).await,
+        (&Method::GET, ["Groups", id]) => groups::get(app, request, id).await,
+        (&Method::PUT, ["Groups", id]) => groups::replace(app, request, id).await,
+        (&Method::PATCH, ["Groups", id]) => groups::patch(app, request, id).await,
+        (&Method::DELETE, ["Groups", id]) => groups::delete(app, request, id).await,
+        (&Method::POST, [".search"]) => root::search(app, request).await,
+        (&Method::GET, ["ServiceProviderConfig"]) => discovery::service_provider_config(app, &request),
+        (&Method::GET, ["ResourceTypes"]) => discovery::resource_types(app, &request, None),
+        (&Method::GET, ["ResourceTypes", id]) => discovery::resource_types(app, &request, Some(id)),
+        (&Method::GET, ["Schemas"]) => discovery::schemas(app, &request, None),
+        (&Method::GET, ["Schemas", id]) => discovery::schemas(app, &request, Some(id)),
+        (_, [endpoint @ ("ServiceProviderConfig" | "ResourceTypes" | "Schemas"), ..]) => {
+            Err(discovery::read_only(endpoint))
+        }
+        (_, ["Me", ..]) => {
+            Err(scim::Error::not_implemented("/Me is not offered: tokens belong to provisioning clients, not to users"))
+        }
+        (_, ["Users" | "Groups", ..]) | (_, [".search"]) => {
+            Err(scim::Error::method_not_allowed(format!("{method} is not allowed on /scim/v2/{}", rest.join("/"))))
+        }
         _ => Err(scim::Error::not_found(format!("there is no SCIM endpoint /scim/v2/{}", rest.join("/")))),
     };
     result.unwrap_or_else(|error| reply::scim_error(&error))

@@ -28,7 +28,7 @@ pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:c
 /// The schema URN of a resource type description (RFC 7643 §6).
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 /// The schema URN of a list response (RFC 7644 §3.4.2).
-pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub use super::list::LIST_RESPONSE_SCHEMA;
 
 /// The specification of the one authentication scheme offered (RFC 7643 §5 uses this URI in its example).
 const BEARER_TOKEN_SPEC: &str = "https://www.rfc-editor.org/info/rfc6750";
@@ -68,6 +68,15 @@ pub fn service_provider_config(base_url: &str, caps: &Capabilities) -> Value {
         "changePassword": { "supported": true },
         "sort": { "supported": true },
         "etag": { "supported": true },
+        // RFC 9865 §4: both kinds of pagination; cursors are positions in a stable order and never
+        // expire, so there is no `cursorTimeout`.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": caps.max_results,
+            "maxPageSize": caps.max_results,
+        },
         "authenticationSchemes": [],
         "meta": {
             "resourceType": "ServiceProviderConfig",
@@ -220,7 +229,7 @@ static SERVICE_PROVIDER_CONFIG: Schema = Schema {
     attributes: &SERVICE_PROVIDER_CONFIG_ATTRIBUTES,
 };
 
-static SERVICE_PROVIDER_CONFIG_ATTRIBUTES: [Attribute; 8] = [
+static SERVICE_PROVIDER_CONFIG_ATTRIBUTES: [Attribute; 9] = [
     reference("documentationUri", &["external"], "A URL of the service provider's help documentation."),
     required(complex("patch", &SUPPORTED_ONLY, "PATCH configuration options.")),
     required(complex("bulk", &BULK_SUBS, "Bulk configuration options.")),
@@ -228,10 +237,19 @@ static SERVICE_PROVIDER_CONFIG_ATTRIBUTES: [Attribute; 8] = [
     required(complex("changePassword", &SUPPORTED_ONLY, "Password change configuration options.")),
     required(complex("sort", &SUPPORTED_ONLY, "Sort configuration options.")),
     required(complex("etag", &SUPPORTED_ONLY, "ETag configuration options.")),
+    complex("pagination", &PAGINATION_SUBS, "Pagination configuration options (RFC 9865)."),
     required(multi(complex("authenticationSchemes", &AUTHENTICATION_SCHEME_SUBS, "Supported authentication schemes."))),
 ];
 
 static SUPPORTED_ONLY: [Attribute; 1] = [SUPPORTED];
+
+static PAGINATION_SUBS: [Attribute; 5] = [
+    boolean("cursor", "Whether cursor-based pagination is supported."),
+    boolean("index", "Whether index-based pagination is supported."),
+    string("defaultPaginationMethod", "The pagination used when a request asks for none: cursor or index."),
+    integer("defaultPageSize", "The page size when a request gives no count."),
+    integer("maxPageSize", "The largest page size a request may ask for."),
+];
 
 static BULK_SUBS: [Attribute; 3] = [
     SUPPORTED,

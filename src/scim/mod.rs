@@ -10,4 +10,9 @@ pub mod schema;
 pub mod user;
 
 pub use error::{Error, Kind};
+pub mod discovery;
+pub mod group;
 pub mod list;
+pub mod patch;
+pub mod projection;
+pub mod resource;

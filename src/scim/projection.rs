@@ -152,8 +152,12 @@ impl Projection {
 
     /// Whether a response under this projection contains the top-level attribute `attribute` of `kind`
     /// at all, wholly or through a sub-attribute. The store asks this to skip reading what nobody will
-    /// see: `wants(Group, "members")` is false for `excludedAttributes=members`.
+    /// see: `wants(Group, "members")` is false for `excludedAttributes=members`. Given an extension's URN,
+    /// it says whether any of the extension's block is returned.
     pub fn wants(&self, kind: ResourceKind, attribute: &str) -> bool {
+        if let Some(extension) = kind.extensions().iter().find(|ext| ext.id.eq_ignore_ascii_case(attribute)) {
+            return extension.attributes.iter().any(|a| self.decide(extension.id, a).keep);
+        }
         match schema::resolve(kind, attribute) {
             Some(resolved) => self.decide(resolved.schema.id, resolved.attribute).keep,
             None => self.attributes.is_none(),
@@ -353,13 +357,25 @@ mod tests {
     #[test]
     fn attributes_select_named_attributes_plus_always_ones() {
         // Okta's and Entra's uses first.
-        check(User, "attributes=userName,emails", r#"{"schemas":["s"],"id":"u1","userName":"bj","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#);
+        check(
+            User,
+            "attributes=userName,emails",
+            r#"{"schemas":["s"],"id":"u1","userName":"bj","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#,
+        );
         check(Group, "attributes=displayName", r#"{"schemas":["s"],"id":"g1","displayName":"G"}"#);
         check(Group, "attributes=id", r#"{"schemas":["s"],"id":"g1"}"#);
         check(User, "attributes=displayName", r#"{"schemas":["s"],"id":"u1","displayName":"Babs"}"#);
         check(User, "attributes= USERNAME , Active ", r#"{"schemas":["s"],"id":"u1","userName":"bj","active":true}"#);
-        check(User, "attributes=urn:ietf:params:scim:schemas:core:2.0:User:userName", r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#);
-        check(User, "attributes=urn:ietf:params:scim:schemas:core:2.0:User:externalId", r#"{"schemas":["s"],"id":"u1","externalId":"x1"}"#);
+        check(
+            User,
+            "attributes=urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#,
+        );
+        check(
+            User,
+            "attributes=urn:ietf:params:scim:schemas:core:2.0:User:externalId",
+            r#"{"schemas":["s"],"id":"u1","externalId":"x1"}"#,
+        );
         check(User, "attributes=meta", r#"{"schemas":["s"],"id":"u1","meta":{"created":"c","version":"v"}}"#);
         check(User, "attributes=name", r#"{"schemas":["s"],"id":"u1","name":{"givenName":"B","familyName":"J"}}"#);
         check(User, "attributes=nosuch", r#"{"schemas":["s"],"id":"u1"}"#);
@@ -370,53 +386,130 @@ mod tests {
     fn sub_attributes_select_within_complex_and_multi_valued_attributes() {
         check(User, "attributes=emails.value", r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w"},{"value":"h"}]}"#);
         check(User, "attributes=emails.type", r#"{"schemas":["s"],"id":"u1","emails":[{"type":"work"}]}"#);
-        check(User, "attributes=emails.value,EMAILS.TYPE", r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#);
-        check(User, "attributes=emails,emails.value", r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#);
+        check(
+            User,
+            "attributes=emails.value,EMAILS.TYPE",
+            r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#,
+        );
+        check(
+            User,
+            "attributes=emails,emails.value",
+            r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#,
+        );
         check(User, "attributes=name.givenName", r#"{"schemas":["s"],"id":"u1","name":{"givenName":"B"}}"#);
         check(User, "attributes=meta.version", r#"{"schemas":["s"],"id":"u1","meta":{"version":"v"}}"#);
         check(User, "attributes=name.middleName,emails.display", r#"{"schemas":["s"],"id":"u1"}"#);
-        check(Group, "attributes=members.value", r#"{"schemas":["s"],"id":"g1","members":[{"value":"u1"},{"value":"u2"}]}"#);
+        check(
+            Group,
+            "attributes=members.value",
+            r#"{"schemas":["s"],"id":"g1","members":[{"value":"u1"},{"value":"u2"}]}"#,
+        );
     }
 
     #[test]
     fn extension_attributes_and_blocks() {
-        check(User, "attributes=$EXT:manager", r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2","displayName":"Boss"}}}"#);
-        check(User, "attributes=manager", r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2","displayName":"Boss"}}}"#);
-        check(User, "attributes=$EXT:manager.value", r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2"}}}"#);
-        check(User, "attributes=$EXT", r#"{"schemas":["s"],"id":"u1","$EXT":{"employeeNumber":"42","manager":{"value":"u2","displayName":"Boss"}}}"#);
-        check(User, "attributes=URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:EMPLOYEENUMBER", r#"{"schemas":["s"],"id":"u1","$EXT":{"employeeNumber":"42"}}"#);
+        check(
+            User,
+            "attributes=$EXT:manager",
+            r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2","displayName":"Boss"}}}"#,
+        );
+        check(
+            User,
+            "attributes=manager",
+            r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2","displayName":"Boss"}}}"#,
+        );
+        check(
+            User,
+            "attributes=$EXT:manager.value",
+            r#"{"schemas":["s"],"id":"u1","$EXT":{"manager":{"value":"u2"}}}"#,
+        );
+        check(
+            User,
+            "attributes=$EXT",
+            r#"{"schemas":["s"],"id":"u1","$EXT":{"employeeNumber":"42","manager":{"value":"u2","displayName":"Boss"}}}"#,
+        );
+        check(
+            User,
+            "attributes=URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:EMPLOYEENUMBER",
+            r#"{"schemas":["s"],"id":"u1","$EXT":{"employeeNumber":"42"}}"#,
+        );
         check(User, "attributes=userName,department", r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#);
         let input = r#"{"id":"u1","$EXT":{"employeeNumber":"42","manager":{"value":"u2","displayName":"Boss"}}}"#;
         check_on(User, "excludedAttributes=$EXT", input, r#"{"id":"u1"}"#);
         check_on(User, "excludedAttributes=employeeNumber,manager", input, r#"{"id":"u1"}"#);
-        check_on(User, "excludedAttributes=$EXT:manager.displayName", input, r#"{"id":"u1","$EXT":{"employeeNumber":"42","manager":{"value":"u2"}}}"#);
+        check_on(
+            User,
+            "excludedAttributes=$EXT:manager.displayName",
+            input,
+            r#"{"id":"u1","$EXT":{"employeeNumber":"42","manager":{"value":"u2"}}}"#,
+        );
     }
 
     #[test]
     fn excluded_attributes_remove_from_the_default_set() {
         // Okta's and Entra's uses first.
         check(Group, "excludedAttributes=members", r#"{"schemas":["s"],"id":"g1","displayName":"G"}"#);
-        check_on(User, "excludedAttributes=groups", r#"{"id":"u1","userName":"bj","groups":[{"value":"g1"}]}"#, r#"{"id":"u1","userName":"bj"}"#);
-        check_on(User, "excludedAttributes=emails, NAME,meta", USER, &USER_DEFAULT.replace(r#""name":{"givenName":"B","familyName":"J"},"#, "").replace(r#""emails":[{"value":"w","type":"work"},{"value":"h"}],"#, "").replace(r#""meta":{"created":"c","version":"v"},"#, ""));
+        check_on(
+            User,
+            "excludedAttributes=groups",
+            r#"{"id":"u1","userName":"bj","groups":[{"value":"g1"}]}"#,
+            r#"{"id":"u1","userName":"bj"}"#,
+        );
+        check_on(
+            User,
+            "excludedAttributes=emails, NAME,meta",
+            r#"{"id":"u1","name":{},"emails":[],"meta":{},"active":true}"#,
+            r#"{"id":"u1","active":true}"#,
+        );
         check(User, "excludedAttributes=id,schemas", USER_DEFAULT);
         check(User, "excludedAttributes=password", USER_DEFAULT);
         check(User, "excludedAttributes=nosuch,urn:example:ext:thing", USER_DEFAULT);
-        check_on(User, "excludedAttributes=meta.version", r#"{"id":"u1","meta":{"created":"c","version":"v"}}"#, r#"{"id":"u1","meta":{"created":"c"}}"#);
-        check_on(User, "excludedAttributes=emails.value", r#"{"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#, r#"{"id":"u1","emails":[{"type":"work"}]}"#);
-        check(Group, "excludedAttributes=members.display", r#"{"schemas":["s"],"id":"g1","displayName":"G","members":[{"value":"u1"},{"value":"u2"}]}"#);
+        check_on(
+            User,
+            "excludedAttributes=meta.version",
+            r#"{"id":"u1","meta":{"created":"c","version":"v"}}"#,
+            r#"{"id":"u1","meta":{"created":"c"}}"#,
+        );
+        check_on(
+            User,
+            "excludedAttributes=emails.value",
+            r#"{"id":"u1","emails":[{"value":"w","type":"work"},{"value":"h"}]}"#,
+            r#"{"id":"u1","emails":[{"type":"work"}]}"#,
+        );
+        check(
+            Group,
+            "excludedAttributes=members.display",
+            r#"{"schemas":["s"],"id":"g1","displayName":"G","members":[{"value":"u1"},{"value":"u2"}]}"#,
+        );
     }
 
     #[test]
     fn never_and_always_are_not_negotiable() {
         check(User, "attributes=password", r#"{"schemas":["s"],"id":"u1"}"#);
-        check(User, "attributes=password,userName&excludedAttributes=id,schemas", r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#);
+        check(
+            User,
+            "attributes=password,userName&excludedAttributes=id,schemas",
+            r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#,
+        );
     }
 
     #[test]
     fn both_parameters_apply_attributes_then_exclusions() {
-        check(User, "attributes=userName,emails&excludedAttributes=emails", r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#);
-        check(User, "attributes=emails&excludedAttributes=emails.type", r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w"},{"value":"h"}]}"#);
-        check(Group, "attributes=displayName&excludedAttributes=members", r#"{"schemas":["s"],"id":"g1","displayName":"G"}"#);
+        check(
+            User,
+            "attributes=userName,emails&excludedAttributes=emails",
+            r#"{"schemas":["s"],"id":"u1","userName":"bj"}"#,
+        );
+        check(
+            User,
+            "attributes=emails&excludedAttributes=emails.type",
+            r#"{"schemas":["s"],"id":"u1","emails":[{"value":"w"},{"value":"h"}]}"#,
+        );
+        check(
+            Group,
+            "attributes=displayName&excludedAttributes=members",
+            r#"{"schemas":["s"],"id":"g1","displayName":"G"}"#,
+        );
     }
 
     #[test]
@@ -424,7 +517,12 @@ mod tests {
         let input = r#"{"id":"u1","name":{},"emails":[],"phoneNumbers":[{"type":"work"}]}"#;
         check_on(User, "", input, input);
         check_on(User, "excludedAttributes=phoneNumbers.type", input, r#"{"id":"u1","name":{},"emails":[]}"#);
-        check_on(User, "attributes=emails.value", r#"{"id":"u1","emails":[{"type":"work"},{"value":"a"}]}"#, r#"{"id":"u1","emails":[{"value":"a"}]}"#);
+        check_on(
+            User,
+            "attributes=emails.value",
+            r#"{"id":"u1","emails":[{"type":"work"},{"value":"a"}]}"#,
+            r#"{"id":"u1","emails":[{"value":"a"}]}"#,
+        );
     }
 
     #[test]
@@ -434,7 +532,12 @@ mod tests {
         check_on(User, "attributes=name", input, r#"{"id":"u1","name":{"givenName":"B","nick2":"x"}}"#);
         check_on(User, "attributes=name.givenName", input, r#"{"id":"u1","name":{"givenName":"B"}}"#);
         check_on(User, "attributes=userName", r#"{"id":"u1","$EXT":"junk","emails":"junk"}"#, r#"{"id":"u1"}"#);
-        check_on(User, "", r#"{"id":"u1","$EXT":"junk","emails":"junk"}"#, r#"{"id":"u1","$EXT":"junk","emails":"junk"}"#);
+        check_on(
+            User,
+            "",
+            r#"{"id":"u1","$EXT":"junk","emails":"junk"}"#,
+            r#"{"id":"u1","$EXT":"junk","emails":"junk"}"#,
+        );
         check_on(User, "attributes=userName", r#""not an object""#, r#""not an object""#);
     }
 
@@ -483,7 +586,57 @@ mod tests {
         assert!(wants(User, Some("userName"), None, "id"));
         assert!(!wants(User, None, None, "password"));
         assert!(wants(User, Some(EXT), None, "manager"));
+        assert!(wants(User, Some("manager.value"), None, EXT));
+        assert!(!wants(User, Some("userName"), None, EXT));
+        assert!(!wants(User, None, Some(EXT), EXT));
         assert!(wants(User, None, None, "nosuch"));
         assert!(!wants(User, Some("userName"), None, "nosuch"));
     }
+
+    // Whatever the client names, projection only removes, keeps `id` and `schemas`, never shows the
+    // password, and is idempotent (so the store may project before or after caching).
+    proptest::proptest! {
+        #[test]
+        fn projection_only_removes_and_is_idempotent(
+            attributes in proptest::sample::subsequence(NAMES.to_vec(), 0..6),
+            excluded in proptest::sample::subsequence(NAMES.to_vec(), 0..6),
+            send_attributes: bool,
+        ) {
+            let attributes = attributes.join(",").replace("$EXT", EXT);
+            let excluded = excluded.join(",").replace("$EXT", EXT);
+            let projection = Projection::parse(User, send_attributes.then_some(&attributes), Some(&excluded))
+                .expect("every name is well formed");
+            let input: Value = serde_json::from_str(&USER.replace("$EXT", EXT)).expect("the fixture is JSON");
+            let mut once = input.clone();
+            projection.apply(User, &mut once);
+            let mut twice = once.clone();
+            projection.apply(User, &mut twice);
+            proptest::prop_assert_eq!(&once, &twice);
+            proptest::prop_assert_eq!(&once["id"], &input["id"]);
+            proptest::prop_assert_eq!(&once["schemas"], &input["schemas"]);
+            proptest::prop_assert!(once.get("password").is_none());
+            for (key, value) in once.as_object().into_iter().flatten() {
+                proptest::prop_assert!(input.get(key).is_some(), "{} appeared", key);
+                proptest::prop_assert_eq!(projection.wants(User, key), true, "{} is shown but not wanted", key);
+                proptest::prop_assert!(value != &Value::Object(Map::new()), "{} left empty", key);
+            }
+        }
+    }
+
+    const NAMES: [&str; 14] = [
+        "id",
+        "userName",
+        "name",
+        "name.givenName",
+        "emails",
+        "emails.value",
+        "EMAILS.type",
+        "groups",
+        "meta.version",
+        "password",
+        "$EXT",
+        "$EXT:manager.value",
+        "employeeNumber",
+        "nosuch",
+    ];
 }

@@ -8,8 +8,9 @@
 //!   block or URN-qualified top-level keys such as `urn:...:enterprise:2.0:User:department`;
 //! - values of the schema's type, with the coercions real clients need: `"True"`/`"false"` for booleans
 //!   (Entra), quoted numbers for numbers, unquoted numbers for strings, a single value for a multi-valued
-//!   attribute, and a bare id for a complex attribute with a `value` sub-attribute (Microsoft's
-//!   provisioning tutorial shows `"manager": "123456"` inside the enterprise block);
+//!   attribute, and a bare value for a complex attribute with a `value` sub-attribute, which stands for
+//!   that sub-attribute (Microsoft's provisioning tutorial shows `"manager": "123456"` inside the
+//!   enterprise block; `"emails": ["a@example.com"]` reads the same way);
 //! - `null`, `[]` and `{}` mean "unassigned", so such attributes are left out; every other value is kept
 //!   exactly as sent (Entra asks servers not to transform values, so `userName` is never lower-cased);
 //! - a `schemas` list recomputed from what is present: the core URN, the known extensions in use, and
@@ -24,7 +25,9 @@
 //! - Unknown extension blocks (a `urn:` key naming no schema we know, with an object value) are kept
 //!   verbatim and listed in `schemas`: Okta and Entra put custom attributes there. An unknown URN key
 //!   with a non-object value is read as a qualified attribute of that unknown extension and moved into
-//!   its block, as known extensions are.
+//!   its block, as known extensions are. Schemas of the other resource type and the IETF's reserved
+//!   `urn:ietf:params:scim:schemas:core:` and `urn:ietf:params:scim:api:` namespaces never count as
+//!   unknown extensions; keys naming them are ignored.
 //! - Unknown URIs in the client's own `schemas` list are tolerated (Entra sends a Microsoft group URI).
 //!
 //! Two attributes are taken out of the JSON: User `password` (writeOnly; hashed by the caller, never
@@ -200,8 +203,10 @@ fn take_urn_key(
     }
     if value.is_object() {
         // An unknown extension block, kept verbatim (merged if the same URN appears twice).
-        merge_unknown(unknown, key, None, value);
-    } else if !name.is_empty() {
+        if is_foreign_extension(key) {
+            merge_unknown(unknown, key, None, value);
+        }
+    } else if !name.is_empty() && is_foreign_extension(uri) {
         merge_unknown(unknown, uri, Some(name), value);
     }
     Ok(())
@@ -229,7 +234,11 @@ fn merge_unknown(unknown: &mut Map<String, Value>, urn: &str, name: Option<&str>
 }
 
 /// Merges a known extension's block (`"urn:...:enterprise:2.0:User": {...}`) into `block`.
-fn merge_extension_block(extension: &'static Schema, value: &Value, block: &mut Map<String, Value>) -> Result<(), Error> {
+fn merge_extension_block(
+    extension: &'static Schema,
+    value: &Value,
+    block: &mut Map<String, Value>,
+) -> Result<(), Error> {
     match value {
         Value::Null => Ok(()),
         Value::Object(members) => {
@@ -344,7 +353,11 @@ fn parse_member(element: &Value) -> Result<Member, Error> {
 }
 
 /// Normalises a value for `attribute`, multi-valued or not. `Ok(None)` means unassigned.
-pub(crate) fn normalize_value(attribute: &'static Attribute, value: &Value, path: &str) -> Result<Option<Value>, Error> {
+pub(crate) fn normalize_value(
+    attribute: &'static Attribute,
+    value: &Value,
+    path: &str,
+) -> Result<Option<Value>, Error> {
     if !attribute.multi_valued {
         return normalize_single(attribute, value, path);
     }
@@ -374,13 +387,15 @@ pub(crate) fn normalize_value(attribute: &'static Attribute, value: &Value, path
 }
 
 /// Normalises one value (one element, for a multi-valued attribute). `Ok(None)` means unassigned.
-pub(crate) fn normalize_single(attribute: &'static Attribute, value: &Value, path: &str) -> Result<Option<Value>, Error> {
+pub(crate) fn normalize_single(
+    attribute: &'static Attribute,
+    value: &Value,
+    path: &str,
+) -> Result<Option<Value>, Error> {
     if value.is_null() {
         return Ok(None);
     }
-    let type_error = |wanted: &str| {
-        Error::invalid_value(format!("'{path}' must be {wanted}, not {}", describe(value)))
-    };
+    let type_error = |wanted: &str| Error::invalid_value(format!("'{path}' must be {wanted}, not {}", describe(value)));
     match attribute.attr_type {
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => match value {
             Value::String(_) => Ok(Some(value.clone())),
@@ -390,7 +405,9 @@ pub(crate) fn normalize_single(attribute: &'static Attribute, value: &Value, pat
         },
         AttributeType::Boolean => match value {
             Value::Bool(_) => Ok(Some(value.clone())),
-            Value::String(text) => parse_bool(text).map(|flag| Some(Value::Bool(flag))).ok_or_else(|| type_error("true or false")),
+            Value::String(text) => {
+                parse_bool(text).map(|flag| Some(Value::Bool(flag))).ok_or_else(|| type_error("true or false"))
+            }
             _ => Err(type_error("true or false")),
         },
         AttributeType::Integer => {
@@ -406,9 +423,11 @@ pub(crate) fn normalize_single(attribute: &'static Attribute, value: &Value, pat
         }
         AttributeType::Decimal => match value {
             Value::Number(_) => Ok(Some(value.clone())),
-            Value::String(text) => {
-                text.trim().parse::<Number>().map(|number| Some(Value::Number(number))).map_err(|_| type_error("a number"))
-            }
+            Value::String(text) => text
+                .trim()
+                .parse::<Number>()
+                .map(|number| Some(Value::Number(number)))
+                .map_err(|_| type_error("a number")),
             _ => Err(type_error("a number")),
         },
         AttributeType::DateTime => match value {
@@ -468,6 +487,16 @@ fn extension_block<'e>(
         }
     };
     &mut extensions[index].1
+}
+
+/// Whether `urn` can name an extension we do not know: a `urn:` that is none of our schemas (of any
+/// resource type) and not in the IETF's reserved core and message namespaces, which never hold
+/// extensions.
+pub(crate) fn is_foreign_extension(urn: &str) -> bool {
+    let reserved = ["urn:ietf:params:scim:schemas:core:", "urn:ietf:params:scim:api:"];
+    looks_like_urn(urn)
+        && schema::find_schema(urn).is_none()
+        && !reserved.iter().any(|prefix| urn.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix)))
 }
 
 /// Whether `key` starts with `urn:` in any case, which is how schema URNs and qualified names begin.

@@ -1,16 +1,20 @@
 //! The User resource (RFC 7643 §4.1): turning a client's JSON into what the store keeps, and a stored
 //! user back into the JSON a client reads.
 //!
-//! What the store keeps of a user is its attributes as sent (minus the server-set `id`, `meta`, the
-//! read-only `groups` and the write-only `password`), plus the few values the store indexes.
-//! Client-sent `id`, `meta` and `groups` are ignored, not rejected: Okta and Entra echo them back.
+//! What the store keeps of a user is its attributes in the canonical form of
+//! [`resource::normalize`](super::resource::normalize) (so without the server-set `id` and `meta`, the
+//! read-only `groups` and the write-only `password`), plus the few values the store indexes. Client-sent
+//! `id`, `meta` and `groups` are ignored, not rejected: Okta and Entra echo them back. Deliberately
+//! absent: hashing the password (the caller does it) and uniqueness (the store checks it).
 
 use serde_json::{Map, Value, json};
 
 use super::Error;
+use super::resource::normalize;
+use super::schema::{self, ResourceKind};
 
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const USER_SCHEMA: &str = schema::USER_SCHEMA;
+pub const ENTERPRISE_SCHEMA: &str = schema::ENTERPRISE_USER_SCHEMA;
 
 /// A user as a client wants it written: the indexed values, and the attributes to keep.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,77 +54,54 @@ pub fn fold(value: &str) -> String {
     super::schema::fold_case(value)
 }
 
-/// Reads a user from a POST or PUT body.
+/// Reads a user from a POST or PUT body, or from the result of a PATCH: the attributes in canonical form
+/// (see [`normalize`]) and the values the store indexes.
 pub fn draft(body: &Value) -> Result<UserDraft, Error> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| Error::invalid_syntax("the request body must be a JSON object (a SCIM User resource)"))?;
-    let mut attributes = Map::new();
-    let mut password = None;
-    for (name, value) in object {
-        match name.to_ascii_lowercase().as_str() {
-            "id" | "meta" | "groups" => {}
-            "password" => match value {
-                Value::String(text) => password = Some(text.clone()),
-                Value::Null => {}
-                _ => return Err(Error::invalid_value("password must be a string")),
-            },
-            _ => {
-                attributes.insert(name.clone(), value.clone());
+    let normalized = normalize(ResourceKind::User, body)?;
+    let attributes = normalized.attributes;
+    let text = |name: &str| attributes.get(name).and_then(Value::as_str).map(str::to_owned);
+    // `normalize` guarantees a non-empty `userName`; the fallback only keeps this function total.
+    let user_name = text("userName").unwrap_or_default();
+    let external_id = text("externalId");
+    let display_name = text("displayName");
+    // RFC 7643 leaves a missing `active` to the service provider; a user nobody deactivated is active.
+    let active = attributes.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let mut email_keys: Vec<String> = Vec::new();
+    if let Some(Value::Array(emails)) = attributes.get("emails") {
+        for value in emails.iter().filter_map(|email| email.get("value")).filter_map(Value::as_str) {
+            let key = fold(value);
+            if !email_keys.contains(&key) {
+                email_keys.push(key);
             }
         }
     }
-    let user_name = match attributes.get("userName") {
-        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(Error::invalid_value("userName is required and must not be empty"));
-        }
-        Some(_) => return Err(Error::invalid_value("userName must be a string")),
-    };
-    let optional_string = |name: &str| -> Result<Option<String>, Error> {
-        match attributes.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(Error::invalid_value(format!("{name} must be a string"))),
-        }
-    };
-    let external_id = optional_string("externalId")?;
-    let display_name = optional_string("displayName")?;
-    let active = match attributes.get("active") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(active)) => *active,
-        Some(_) => return Err(Error::invalid_value("active must be a boolean")),
-    };
-    let mut email_keys = Vec::new();
-    match attributes.get("emails") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(emails)) => {
-            for email in emails {
-                match email.get("value") {
-                    Some(Value::String(value)) => {
-                        let key = fold(value);
-                        if !email_keys.contains(&key) {
-                            email_keys.push(key);
-                        }
-                    }
-                    None | Some(Value::Null) => {}
-                    Some(_) => return Err(Error::invalid_value("emails.value must be a string")),
-                }
-            }
-        }
-        Some(_) => return Err(Error::invalid_value("emails must be an array of e-mail objects")),
-    }
-    Ok(UserDraft { user_name, external_id, display_name, active, email_keys, attributes, password })
+    Ok(UserDraft {
+        user_name,
+        external_id,
+        display_name,
+        active,
+        email_keys,
+        attributes,
+        password: normalized.password,
+    })
 }
 
 /// The JSON a client reads: the kept attributes with the server-set `schemas`, `id` and `meta`.
 pub fn render(user: &StoredUser, base_url: &str) -> Value {
     let mut out = Map::new();
-    let mut schemas = vec![Value::from(USER_SCHEMA)];
-    if user.attributes.contains_key(ENTERPRISE_SCHEMA) {
-        schemas.push(Value::from(ENTERPRISE_SCHEMA));
-    }
-    out.insert("schemas".into(), Value::Array(schemas));
+    // Attributes stored by `normalize` carry their `schemas`, including kept unknown extensions; older
+    // rows may not, so the list is derived from the extension blocks present when it is missing.
+    let schemas = match user.attributes.get("schemas") {
+        Some(Value::Array(schemas)) if !schemas.is_empty() => Value::Array(schemas.clone()),
+        _ => {
+            let mut schemas = vec![Value::from(USER_SCHEMA)];
+            if user.attributes.contains_key(ENTERPRISE_SCHEMA) {
+                schemas.push(Value::from(ENTERPRISE_SCHEMA));
+            }
+            Value::Array(schemas)
+        }
+    };
+    out.insert("schemas".into(), schemas);
     out.insert("id".into(), Value::from(user.id.clone()));
     for (name, value) in &user.attributes {
         if name != "schemas" {

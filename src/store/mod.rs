@@ -7,6 +7,8 @@
 //! `readers.rs`), so a read never waits for a write and a write never waits for a read.
 
 mod admins;
+mod groups;
+mod listing;
 mod migrations;
 mod query;
 mod readers;

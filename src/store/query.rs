@@ -53,8 +53,8 @@ enum Column {
     Bool { name: &'static str },
     /// A timestamp column in the store's fixed-width text form.
     Time { name: &'static str },
-    /// A set of folded values in a side table `(owner, value_key)`.
-    Set { table: &'static str, owner: &'static str },
+    /// A set of values in a side table `(owner, value)`, folded when the attribute is case-insensitive.
+    Set { table: &'static str, owner: &'static str, value: &'static str, folded: bool },
 }
 
 /// The allow-list: which canonical attribute paths of which resource type have a column.
@@ -75,8 +75,15 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
             Some(Column::Text { name: "display_name_key", folded: true, nullable: true })
         }
         (ResourceKind::User, "active", None) => Some(Column::Bool { name: "active" }),
-        (ResourceKind::User, "emails", Some("value")) => Some(Column::Set { table: "user_emails", owner: "user_seq" }),
-        (ResourceKind::Group, _, _) => None,
+        (ResourceKind::User, "emails", Some("value")) => {
+            Some(Column::Set { table: "user_emails", owner: "user_seq", value: "value_key", folded: true })
+        }
+        (ResourceKind::Group, "displayName", None) => {
+            Some(Column::Text { name: "display_name_key", folded: true, nullable: false })
+        }
+        (ResourceKind::Group, "members", Some("value")) => {
+            Some(Column::Set { table: "group_members", owner: "group_seq", value: "member_id", folded: false })
+        }
         _ => None,
     }
 }
@@ -143,7 +150,9 @@ fn present(column: Column) -> Option<Sql> {
         Column::Text { name, nullable: true, .. } => Sql::new(format!("({name} IS NOT NULL AND {name} <> '')"), vec![]),
         Column::Text { name, nullable: false, .. } => Sql::new(format!("({name} <> '')"), vec![]),
         Column::Bool { .. } | Column::Time { .. } => Sql::new("1", vec![]),
-        Column::Set { table, owner } => Sql::new(format!("EXISTS (SELECT 1 FROM {table} WHERE {owner} = seq)"), vec![]),
+        Column::Set { table, owner, .. } => {
+            Sql::new(format!("EXISTS (SELECT 1 FROM {table} WHERE {owner} = seq)"), vec![])
+        }
     })
 }
 
@@ -161,8 +170,9 @@ fn compare(column: Column, op: CompareOp, value: &CompValue) -> Option<Sql> {
             Some(text_predicate(name, &guard, op, text))
         }
         (Column::Time { name }, CompValue::Str(text)) => time_predicate(name, op, text),
-        (Column::Set { table, owner }, CompValue::Str(text)) => {
-            let inner = text_predicate("value_key", "", op, fold_case(text));
+        (Column::Set { table, owner, value, folded }, CompValue::Str(text)) => {
+            let text = if folded { fold_case(text) } else { text.clone() };
+            let inner = text_predicate(value, "", op, text);
             Some(Sql::new(format!("(seq IN (SELECT {owner} FROM {table} WHERE {}))", inner.text), inner.params))
         }
         _ => None,

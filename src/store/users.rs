@@ -1,13 +1,31 @@
 //! Users: their rows, e-mail keys and tombstones.
 
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::query::{Sql, plan, sort_column};
+use super::listing::{self, Table};
 use super::{Store, StoreError, format_time, now};
-use crate::scim::filter::{Filter, matches};
-use crate::scim::list::{Cursor, Found, ListQuery, Page, Sort};
+use crate::scim::list::{Found, ListQuery};
 use crate::scim::schema::ResourceKind;
 use crate::scim::user::{StoredUser, UserDraft, render};
+
+/// How users are listed.
+const USERS: Table<StoredUser> = Table {
+    kind: ResourceKind::User,
+    name: "users",
+    live: "deleted_at IS NULL",
+    columns: USER_COLUMNS,
+    read: stored_user,
+    render: |conn, _seq, user, base| {
+        let mut rendered = render(user, base);
+        let groups = super::groups::user_groups(conn, &user.id)?;
+        if !groups.is_empty()
+            && let Some(object) = rendered.as_object_mut()
+        {
+            object.insert("groups".into(), crate::scim::group::render_user_groups(&groups, base));
+        }
+        Ok(rendered)
+    },
+};
 
 /// The columns `stored_user` reads, in its order.
 const USER_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version";
@@ -126,6 +144,7 @@ impl Store {
             )?
             .execute(params![seq, at])?;
             conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
+            super::groups::forget_member(conn, &current.id)?;
             Ok(())
         })
         .await
@@ -148,7 +167,7 @@ impl Store {
     /// and sorted in SQL; anything else is evaluated exactly on the rendered resource (`location_base`
     /// gives `meta.location` the value clients see).
     pub async fn list_users(&self, query: ListQuery, location_base: String) -> Result<Found<StoredUser>, StoreError> {
-        self.read(move |conn| list(conn, &query, &location_base)).await
+        self.read(move |conn| listing::list(conn, &USERS, &query, &location_base)).await
     }
 }
 
@@ -166,7 +185,7 @@ pub enum Precondition {
     Versions(Vec<i64>),
 }
 
-fn check_precondition(precondition: Option<&Precondition>, current: i64) -> Result<(), StoreError> {
+pub(super) fn check_precondition(precondition: Option<&Precondition>, current: i64) -> Result<(), StoreError> {
     match precondition {
         None | Some(Precondition::Any) => Ok(()),
         Some(Precondition::Versions(versions)) if versions.contains(&current) => Ok(()),
@@ -214,181 +233,4 @@ fn replace_emails(conn: &Connection, seq: i64, keys: &[String]) -> Result<(), St
             .execute(params![seq, key])?;
     }
     Ok(())
-}
-
-fn list(conn: &Connection, query: &ListQuery, location_base: &str) -> Result<Found<StoredUser>, StoreError> {
-    let (sql, residual) = plan(ResourceKind::User, query.filter.as_ref());
-    let sql_sort = match &query.sort {
-        None => Some(None),
-        Some(sort) => sort_column(ResourceKind::User, &sort.path).map(|column| Some((column, sort.descending))),
-    };
-    match (residual, sql_sort) {
-        (None, Some(order)) => list_in_sql(conn, sql, order, query.page),
-        (residual, _) => list_in_memory(conn, sql, residual.as_ref(), query.sort.as_ref(), query.page, location_base),
-    }
-}
-
-/// The whole query in SQL: a count and one page read through the indexes.
-fn list_in_sql(
-    conn: &Connection,
-    sql: Option<Sql>,
-    order: Option<(&str, bool)>,
-    page: Page,
-) -> Result<Found<StoredUser>, StoreError> {
-    let (condition, params) = match sql {
-        Some(sql) => (sql.text, sql.params),
-        None => ("1".to_owned(), Vec::new()),
-    };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM users WHERE deleted_at IS NULL AND {condition}"))?
-        .query_row(params_from_iter(params.iter()), |row| row.get(0))?;
-    let total = u64::try_from(total).unwrap_or(0);
-    if page.count() == 0 {
-        return Ok(Found { total, items: Vec::new(), next: None });
-    }
-    // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
-    let order_by = match order {
-        None => "seq".to_owned(),
-        Some((column, false)) => format!("{column} IS NULL, {column}, seq"),
-        Some((column, true)) => format!("{column} IS NULL, {column} DESC, seq DESC"),
-    };
-    let count = i64::try_from(page.count()).unwrap_or(i64::MAX);
-    let mut params = params;
-    let (condition, limit) = match page {
-        Page::Index { start_index, .. } => {
-            let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
-            params.push(count.into());
-            params.push(offset.into());
-            (condition, "LIMIT ? OFFSET ?")
-        }
-        Page::Cursor { after, .. } => {
-            params.push(after.map_or(0, |c| c.0).into());
-            // One more than asked: its presence says whether a next page exists.
-            params.push(count.saturating_add(1).into());
-            (format!("{condition} AND seq > ?"), "LIMIT ?")
-        }
-    };
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND {condition} ORDER BY {order_by} {limit}"
-    ))?;
-    let rows = statement.query_map(params_from_iter(params.iter()), stored_user)?;
-    let mut items = Vec::new();
-    let mut last_seq = None;
-    let mut more = false;
-    for row in rows {
-        let (seq, user) = row?;
-        if items.len() as u64 == page.count() {
-            more = true;
-            break;
-        }
-        items.push(user?);
-        last_seq = Some(seq);
-    }
-    let next = match page {
-        Page::Cursor { .. } if more => last_seq.map(Cursor),
-        _ => None,
-    };
-    Ok(Found { total, items, next })
-}
-
-/// The query with a residual filter or a sort key without a column: every candidate the SQL part selects
-/// is rendered and tested, so the result and its total are exact.
-fn list_in_memory(
-    conn: &Connection,
-    sql: Option<Sql>,
-    residual: Option<&Filter>,
-    sort: Option<&Sort>,
-    page: Page,
-    location_base: &str,
-) -> Result<Found<StoredUser>, StoreError> {
-    let (condition, params) = match sql {
-        Some(sql) => (sql.text, sql.params),
-        None => ("1".to_owned(), Vec::new()),
-    };
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND {condition} ORDER BY seq"
-    ))?;
-    let rows = statement.query_map(params_from_iter(params.iter()), stored_user)?;
-    let mut matched: Vec<(i64, StoredUser, Option<serde_json::Value>)> = Vec::new();
-    for row in rows {
-        let (seq, user) = row?;
-        let user = user?;
-        let rendered = render(&user, location_base);
-        if residual.is_some_and(|filter| !matches(filter, &rendered, ResourceKind::User)) {
-            continue;
-        }
-        let key = sort.and_then(|sort| sort_key(&rendered, sort));
-        matched.push((seq, user, key));
-    }
-    if let Some(sort) = sort {
-        matched.sort_by(|a, b| {
-            compare_keys(a.2.as_ref(), b.2.as_ref(), sort.descending).then(if sort.descending {
-                b.0.cmp(&a.0)
-            } else {
-                a.0.cmp(&b.0)
-            })
-        });
-    }
-    let total = matched.len() as u64;
-    let count = usize::try_from(page.count()).unwrap_or(usize::MAX);
-    let (items, next): (Vec<_>, _) = match page {
-        Page::Index { start_index, .. } => {
-            let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
-            (matched.into_iter().skip(skip).take(count).map(|(_, user, _)| user).collect(), None)
-        }
-        Page::Cursor { after, .. } => {
-            let after = after.map_or(0, |c| c.0);
-            let mut rest = matched.into_iter().filter(|(seq, _, _)| *seq > after).take(count.saturating_add(1));
-            let page: Vec<_> = rest.by_ref().take(count).collect();
-            let more = rest.next().is_some();
-            let next = if more { page.last().map(|(seq, _, _)| Cursor(*seq)) } else { None };
-            (page.into_iter().map(|(_, user, _)| user).collect(), next)
-        }
-    };
-    Ok(Found { total, items: if count == 0 { Vec::new() } else { items }, next })
-}
-
-/// The value a resource sorts by: the first value of the attribute (the primary one, for multi-valued
-/// attributes that have one), folded when the attribute compares case-insensitively.
-fn sort_key(resource: &serde_json::Value, sort: &Sort) -> Option<serde_json::Value> {
-    let mut node = resource;
-    if let Some(uri) = &sort.path.uri {
-        node = node.get(uri)?;
-    }
-    let mut value = node.get(&sort.path.attr)?;
-    if let serde_json::Value::Array(items) = value {
-        value = items
-            .iter()
-            .find(|item| item.get("primary").and_then(serde_json::Value::as_bool) == Some(true))
-            .or_else(|| items.first())?;
-    }
-    if let Some(sub) = &sort.path.sub_attr {
-        value = value.get(sub)?;
-    }
-    let case_exact = crate::scim::schema::resolve(ResourceKind::User, &sort.path.to_string())
-        .is_some_and(|resolved| resolved.target().case_exact);
-    match value {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(text) if !case_exact => Some(crate::scim::schema::fold_case(text).into()),
-        other => Some(other.clone()),
-    }
-}
-
-/// Orders sort keys: missing values last in both directions; numbers numerically, everything else by its
-/// text.
-fn compare_keys(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>, descending: bool) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    let ordering = match (a, b) {
-        (None, None) => return Ordering::Equal,
-        (None, Some(_)) => return Ordering::Greater,
-        (Some(_), None) => return Ordering::Less,
-        (Some(a), Some(b)) => match (a, b) {
-            (serde_json::Value::String(x), serde_json::Value::String(y)) => x.cmp(y),
-            _ => match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-                _ => a.to_string().cmp(&b.to_string()),
-            },
-        },
-    };
-    if descending { ordering.reverse() } else { ordering }
 }

@@ -339,7 +339,7 @@ async fn users_are_created_durably_and_read_back() {
         ("{not json", "invalidSyntax"),
         ("[]", "invalidSyntax"),
         ("{}", "invalidValue"),
-        (r#"{"userName": 7}"#, "invalidValue"),
+        (r#"{"userName": {"first": "x"}}"#, "invalidValue"),
     ] {
         let response = server
             .client

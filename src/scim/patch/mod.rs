@@ -40,22 +40,29 @@
 //! - **A bare id for a complex attribute** (Entra's `manager`) replaces the whole complex value; an
 //!   object merges sub-attributes (RFC 7644 §3.5.2.1 and §3.5.2.3).
 //! - **`remove password`** has no JSON to change and is accepted without effect.
+//! - **`members[<filter>]`** other than `value eq` comparisons becomes [`MemberChange::RemoveWhere`]; a
+//!   path in it that names no member sub-attribute is left as written and should match nothing, as
+//!   unknown attributes do in filters.
 //!
 //! Deliberately absent: JSON Patch (RFC 6902) array indexes and `move`/`copy`/`test`, which SCIM does not
 //! have; uniqueness and required-attribute checks on the result (the caller's `normalize` and store).
 
 mod edit;
+#[cfg(test)]
+mod proptests;
 mod target;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_clients;
+#[cfg(test)]
+mod tests_semantics;
 
 use serde_json::{Map, Value};
 
 use super::Error;
 use super::filter::{Filter, PatchPath, parse_patch_path};
-use super::resource::{Member, describe, find_key};
+use super::resource::{Member, describe, find_key, normalize};
 use super::schema::ResourceKind;
 
 /// The schema URI of a PATCH request body (RFC 7644 §3.5.2).
@@ -143,7 +150,8 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, Error> {
         .iter()
         .enumerate()
         .map(|(index, operation)| {
-            parse_op(operation).map_err(|error| Error::new(error.kind, format!("operation {}: {}", index + 1, error.detail)))
+            parse_op(operation)
+                .map_err(|error| Error::new(error.kind, format!("operation {}: {}", index + 1, error.detail)))
         })
         .collect()
 }
@@ -182,7 +190,9 @@ fn parse_op(operation: &Value) -> Result<PatchOp, Error> {
                 describe(other)
             )));
         }
-        None => return Err(Error::invalid_syntax("the operation has no \"op\"; use \"add\", \"remove\" or \"replace\"")),
+        None => {
+            return Err(Error::invalid_syntax("the operation has no \"op\"; use \"add\", \"remove\" or \"replace\""));
+        }
     };
     let path = match find_key(object, "path").map(|(_, value)| value) {
         None | Some(Value::Null) => None,
@@ -227,7 +237,14 @@ pub fn apply(
             Error::new(error.kind, format!("operation {} ({what}): {}", index + 1, error.detail))
         })?;
     }
-    let (result, changes) = editor.finish();
+    let (mut result, changes) = editor.finish();
+    // `schemas` follows the extension blocks present; the caller's `normalize` recomputes it too, but a
+    // result that lists a removed extension should not exist even briefly.
+    let refreshed =
+        normalize(kind, &Value::Object(result.clone())).ok().and_then(|out| out.attributes.get("schemas").cloned());
+    if let Some(schemas) = refreshed {
+        result.insert("schemas".to_owned(), schemas);
+    }
     *resource = result;
     Ok(changes)
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::scim::Error;
 use crate::scim::filter::{self, AttrPath, CompValue, CompareOp, Filter, PatchPath};
-use crate::scim::resource::{find_extension, find_key, looks_like_urn, normalize_single};
+use crate::scim::resource::{find_extension, find_key, is_foreign_extension, normalize_single};
 use crate::scim::schema::{self, Attribute, AttributeType, ResourceKind, Schema};
 
 /// The target of one operation.
@@ -17,7 +17,7 @@ pub(super) enum Target {
     /// A known extension's whole block, named by its URN.
     Extension(&'static Schema),
     /// An attribute of our schemas.
-    Attribute(AttributeTarget),
+    Attribute(Box<AttributeTarget>),
     /// An extension we do not know: its whole block (`name` is `None`) or one of its attributes.
     Unknown { urn: String, name: Option<String>, sub: Option<String> },
 }
@@ -136,7 +136,11 @@ fn collect_ids(filter: &Filter, ids: &mut Vec<String>) -> Option<()> {
 /// Resolves a parsed path for `kind`. `Ok(None)` means the path names nothing we know; errors are for
 /// paths that name something but cannot be used that way (a filter on a simple attribute, an unknown
 /// sub-attribute after a filter, a malformed filter).
-pub(super) fn resolve(kind: ResourceKind, path: &PatchPath, resource: &Map<String, Value>) -> Result<Option<Target>, Error> {
+pub(super) fn resolve(
+    kind: ResourceKind,
+    path: &PatchPath,
+    resource: &Map<String, Value>,
+) -> Result<Option<Target>, Error> {
     let PatchPath { attr: attr_path, filter: path_filter, sub_attr } = path;
     if path_filter.is_none()
         && sub_attr.is_none()
@@ -160,7 +164,7 @@ pub(super) fn resolve(kind: ResourceKind, path: &PatchPath, resource: &Map<Strin
     let Some(resolved) =
         schema::resolve_parts(kind, attr_path.uri.as_deref(), &attr_path.attr, attr_path.sub_attr.as_deref())
     else {
-        return Ok(resolve_unknown_extension(kind, path));
+        return Ok(resolve_unknown_extension(path));
     };
     let extension = resolved.uri();
     let attribute = resolved.attribute;
@@ -172,13 +176,13 @@ pub(super) fn resolve(kind: ResourceKind, path: &PatchPath, resource: &Map<Strin
         if let Some(sub) = resolved.sub_attribute {
             text = format!("{text}.{}", sub.name);
         }
-        return Ok(Some(Target::Attribute(AttributeTarget {
+        return Ok(Some(Target::Attribute(Box::new(AttributeTarget {
             extension,
             attribute,
             filter: None,
             sub: resolved.sub_attribute,
             text,
-        })));
+        }))));
     };
     if attribute.attr_type != AttributeType::Complex || !attribute.multi_valued {
         return Err(Error::invalid_path(format!(
@@ -209,17 +213,14 @@ pub(super) fn resolve(kind: ResourceKind, path: &PatchPath, resource: &Map<Strin
         text = format!("{text}.{}", sub.name);
     }
     let filter = ElementFilter { kind, extension, attribute, wrapped, inner };
-    Ok(Some(Target::Attribute(AttributeTarget { extension, attribute, filter: Some(filter), sub, text })))
+    Ok(Some(Target::Attribute(Box::new(AttributeTarget { extension, attribute, filter: Some(filter), sub, text }))))
 }
 
 /// A path into an extension we do not know: a URN-qualified name whose URN is neither our core schema
 /// nor one of our extensions. Filters are not supported there (we know nothing of its attributes).
-fn resolve_unknown_extension(kind: ResourceKind, path: &PatchPath) -> Option<Target> {
+fn resolve_unknown_extension(path: &PatchPath) -> Option<Target> {
     let uri = path.attr.uri.as_deref()?;
-    let known = uri.eq_ignore_ascii_case(kind.core_schema().id)
-        || find_extension(kind, uri).is_some()
-        || schema::find_schema(uri).is_some();
-    if known || !looks_like_urn(uri) || path.filter.is_some() {
+    if !is_foreign_extension(uri) || path.filter.is_some() {
         return None;
     }
     Some(Target::Unknown {

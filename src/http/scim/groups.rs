@@ -1,0 +1,208 @@
+//! `/Groups`: create, read, list, search, replace, patch and delete, with members kept as rows.
+//!
+//! Members are read only when the response shows them (`excludedAttributes=members`, which Okta and Entra
+//! send on every group read, never touches a member row), and a large group's members are written
+//! straight into the response bytes.
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    base_url, if_match, if_none_match, no_content, not_modified, parse_json, projection, query_params, resource_bytes,
+};
+use crate::http::App;
+use crate::http::reply::{self, Body};
+use crate::http::routes::read_body;
+use crate::scim::group::{self, MemberView, StoredGroup};
+use crate::scim::list::{self, Params};
+use crate::scim::patch::{self, MemberChange};
+use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceKind;
+use crate::scim::{self};
+
+const KIND: ResourceKind = ResourceKind::Group;
+
+/// Which member sub-attributes the projection keeps, found by projecting a sample member once.
+fn member_fields(projection: &Projection) -> Vec<String> {
+    let mut probe = json!({
+        "schemas": [group::GROUP_SCHEMA], "id": "probe", "displayName": "probe",
+        "members": [{"value": "v", "$ref": "r", "type": "User", "display": "d"}],
+    });
+    projection.apply(KIND, &mut probe);
+    probe["members"][0].as_object().map(|member| member.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// The group's JSON bytes under `projection`, its members (when given) written straight into them.
+pub(super) fn render_bytes(
+    group: &StoredGroup,
+    members: Option<&[MemberView]>,
+    base: &str,
+    projection: &Projection,
+) -> Vec<u8> {
+    let mut rendered = group::render(group, base);
+    projection.apply(KIND, &mut rendered);
+    let mut out = serde_json::to_vec(&rendered).unwrap_or_default();
+    let fields = member_fields(projection);
+    if let Some(members) = members.filter(|members| !members.is_empty() && !fields.is_empty())
+        && out.last() == Some(&b'}')
+    {
+        out.pop();
+        out.extend_from_slice(if rendered.as_object().is_some_and(|o| o.is_empty()) {
+            b"\"members\":["
+        } else {
+            b",\"members\":["
+        });
+        let keep = |field: &str| fields.iter().any(|f| f == field);
+        group::write_members(&mut out, members, base, &keep);
+        out.extend_from_slice(b"]}");
+    }
+    out
+}
+
+fn respond(
+    status: StatusCode,
+    group: &StoredGroup,
+    members: Option<&[MemberView]>,
+    base: &str,
+    projection: &Projection,
+) -> Response<Body> {
+    let bytes = render_bytes(group, members, base, projection);
+    let location = format!("{base}/scim/v2/Groups/{}", group.id);
+    let location = (status == StatusCode::CREATED).then_some(location.as_str());
+    resource_bytes(status, bytes, location, &group.etag())
+}
+
+/// `POST /Groups`, with or without members.
+pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let (draft, members) = group::draft(&parse_json(&body)?)?;
+    let stored = app.store.create_group(draft, members.unwrap_or_default()).await.map_err(reply::store_error)?;
+    let members = if projection.wants(KIND, "members") {
+        app.store.get_group(&stored.id, true).await.map_err(reply::store_error)?.and_then(|(_, members)| members)
+    } else {
+        None
+    };
+    Ok(respond(StatusCode::CREATED, &stored, members.as_deref(), &base, &projection))
+}
+
+/// `GET /Groups/{id}`.
+pub async fn get(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let (stored, members) = app
+        .store
+        .get_group(id, projection.wants(KIND, "members"))
+        .await
+        .map_err(reply::store_error)?
+        .ok_or_else(|| not_found(id))?;
+    if if_none_match(&request, stored.version) {
+        return Ok(not_modified(&stored.etag()));
+    }
+    Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+}
+
+/// `PUT /Groups/{id}`: replaces the group; a body with `members` replaces the member list (writing only
+/// the difference), a body without `members` leaves the members as they are (RFC 7644 §3.5.1 lets an
+/// omitted attribute mean "not asserted"; losing a whole team's access to a rename is the worse risk).
+pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let precondition = if_match(&request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let (draft, members) = group::draft(&parse_json(&body)?)?;
+    let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
+    let stored = app
+        .store
+        .update_group(id, precondition, move |_current| Ok((draft, changes)))
+        .await
+        .map_err(reply::store_error)?;
+    let members = read_members(app, &stored, &projection).await?;
+    Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+}
+
+/// `PATCH /Groups/{id}`: attribute operations and membership changes in one write. Answers 204, as Okta
+/// and Entra expect for membership changes, so that changing one member of a large group never renders
+/// the whole group; a request that names `attributes` or `excludedAttributes` gets 200 with the group.
+pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let params = query_params(&request);
+    let wants_body = params.attributes.is_some() || params.excluded_attributes.is_some();
+    let projection = projection(&request, KIND)?;
+    let precondition = if_match(&request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let operations = patch::parse_request(&parse_json(&body)?)?;
+    let stored = app
+        .store
+        .update_group(id, precondition, move |current| {
+            let mut attributes = current.attributes.clone();
+            let changes = patch::apply(KIND, &current.id, &mut attributes, &operations)?;
+            let (draft, _) = group::draft(&Value::Object(attributes))?;
+            Ok((draft, changes))
+        })
+        .await
+        .map_err(reply::store_error)?;
+    if !wants_body {
+        let mut response = no_content();
+        if let Ok(etag) = hyper::header::HeaderValue::from_str(&stored.etag()) {
+            response.headers_mut().insert(hyper::header::ETAG, etag);
+        }
+        return Ok(response);
+    }
+    let members = read_members(app, &stored, &projection).await?;
+    Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+}
+
+async fn read_members(
+    app: &App,
+    stored: &StoredGroup,
+    projection: &Projection,
+) -> Result<Option<Vec<MemberView>>, scim::Error> {
+    if !projection.wants(KIND, "members") {
+        return Ok(None);
+    }
+    Ok(app.store.get_group(&stored.id, true).await.map_err(reply::store_error)?.and_then(|(_, members)| members))
+}
+
+/// `DELETE /Groups/{id}`.
+pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let precondition = if_match(&request);
+    app.store.delete_group(id, precondition).await.map_err(reply::store_error)?;
+    Ok(no_content())
+}
+
+/// `GET /Groups`.
+pub async fn list(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let params = query_params(&request);
+    respond_list(app, params, base).await
+}
+
+/// `POST /Groups/.search`.
+pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let params = Params::from_search_body(&parse_json(&body)?)?;
+    respond_list(app, params, base).await
+}
+
+async fn respond_list(app: &App, params: Params, base: String) -> Result<Response<Body>, scim::Error> {
+    let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
+    let query = params.into_query(KIND, max_results)?;
+    let projection = Projection::parse(KIND, query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let page = query.page;
+    let with_members = projection.wants(KIND, "members");
+    let found = app.store.list_groups(query, base.clone(), with_members).await.map_err(reply::store_error)?;
+    let mut resources = Vec::with_capacity(found.items.len());
+    for (stored, members) in &found.items {
+        let bytes = render_bytes(stored, members.as_deref(), &base, &projection);
+        resources.push(serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+    }
+    Ok(reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next)))
+}
+
+fn not_found(id: &str) -> scim::Error {
+    scim::Error::not_found(format!("there is no group with id {id:?}"))
+}

@@ -1,0 +1,200 @@
+//! `/Users`: create, read, list, search, replace, patch and delete.
+
+use std::collections::HashMap;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::{
+    base_url, hash_password, if_match, if_none_match, no_content, not_modified, parse_json, projection, query_params,
+    resource,
+};
+use crate::http::App;
+use crate::http::reply::{self, Body};
+use crate::http::routes::read_body;
+use crate::scim::group::render_user_groups;
+use crate::scim::list::{self, Params};
+use crate::scim::patch::{self, PatchOp};
+use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceKind;
+use crate::scim::user::{self, StoredUser};
+use crate::scim::{self};
+use crate::store::PasswordChange;
+
+const KIND: ResourceKind = ResourceKind::User;
+
+/// Renders a user with its groups (read only when the projection shows them) and applies the projection.
+pub(super) async fn present(
+    app: &App,
+    stored: &StoredUser,
+    base: &str,
+    projection: &Projection,
+) -> Result<Value, scim::Error> {
+    let mut rendered = user::render(stored, base);
+    if projection.wants(KIND, "groups") {
+        let groups = app.store.user_groups(&stored.id).await.map_err(reply::store_error)?;
+        if !groups.is_empty()
+            && let Some(object) = rendered.as_object_mut()
+        {
+            object.insert("groups".into(), render_user_groups(&groups, base));
+        }
+    }
+    projection.apply(KIND, &mut rendered);
+    Ok(rendered)
+}
+
+async fn respond(
+    app: &App,
+    status: StatusCode,
+    stored: &StoredUser,
+    base: &str,
+    projection: &Projection,
+) -> Result<Response<Body>, scim::Error> {
+    let rendered = present(app, stored, base, projection).await?;
+    let location = format!("{base}/scim/v2/Users/{}", stored.id);
+    let location = (status == StatusCode::CREATED).then_some(location.as_str());
+    Ok(resource(status, &rendered, location, &stored.etag()))
+}
+
+/// `POST /Users`.
+pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let mut draft = user::draft(&parse_json(&body)?)?;
+    let password_hash = match draft.password.take() {
+        Some(password) => Some(hash_password(password).await?),
+        None => None,
+    };
+    let stored = app.store.create_user(draft, password_hash).await.map_err(reply::store_error)?;
+    respond(app, StatusCode::CREATED, &stored, &base, &projection).await
+}
+
+/// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
+pub async fn get(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let stored = app.store.get_user(id).await.map_err(reply::store_error)?.ok_or_else(|| not_found(id))?;
+    if if_none_match(&request, stored.version) {
+        return Ok(not_modified(&stored.etag()));
+    }
+    respond(app, StatusCode::OK, &stored, &base, &projection).await
+}
+
+/// `PUT /Users/{id}`: the body replaces the user; read-only attributes in it are ignored, and a user
+/// without `password` in the body keeps the one it has.
+pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let precondition = if_match(&request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let mut draft = user::draft(&parse_json(&body)?)?;
+    let password = match draft.password.take() {
+        Some(password) => PasswordChange::Set(hash_password(password).await?),
+        None => PasswordChange::Keep,
+    };
+    let stored = app
+        .store
+        .update_user(id, precondition, move |_current| Ok((draft, password)))
+        .await
+        .map_err(reply::store_error)?;
+    respond(app, StatusCode::OK, &stored, &base, &projection).await
+}
+
+/// `PATCH /Users/{id}`: the operations are applied to the stored user inside one write, the result is
+/// checked like a PUT body, and the user is answered (200).
+pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let projection = projection(&request, KIND)?;
+    let precondition = if_match(&request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let operations = patch::parse_request(&parse_json(&body)?)?;
+    // argon2 must not run on the writer thread: every password the operations could set is hashed now.
+    let mut hashes = HashMap::new();
+    for password in passwords_in(&operations) {
+        let hash = hash_password(password.clone()).await?;
+        hashes.insert(password, hash);
+    }
+    let stored = app
+        .store
+        .update_user(id, precondition, move |current| {
+            let mut attributes = current.attributes.clone();
+            patch::apply(KIND, &current.id, &mut attributes, &operations)?;
+            let mut draft = user::draft(&Value::Object(attributes))?;
+            let password = match draft.password.take() {
+                None => PasswordChange::Keep,
+                Some(password) => match hashes.remove(&password) {
+                    Some(hash) => PasswordChange::Set(hash),
+                    None => return Err(scim::Error::invalid_value("password must be a string")),
+                },
+            };
+            Ok((draft, password))
+        })
+        .await
+        .map_err(reply::store_error)?;
+    respond(app, StatusCode::OK, &stored, &base, &projection).await
+}
+
+/// Every string an operation could make the new password: a `password` path's value, or a `password`
+/// member of a value object.
+fn passwords_in(operations: &[PatchOp]) -> Vec<String> {
+    let mut found = Vec::new();
+    for operation in operations {
+        let targets_password = operation.path.as_ref().is_some_and(|path| {
+            path.attr.attr.eq_ignore_ascii_case("password") && path.filter.is_none() && path.sub_attr.is_none()
+        });
+        match (&operation.value, targets_password) {
+            (Some(Value::String(password)), true) => found.push(password.clone()),
+            (Some(Value::Object(object)), false) if operation.path.is_none() => {
+                for (name, value) in object {
+                    let name = name.rsplit(':').next().unwrap_or(name.as_str());
+                    if let (true, Value::String(password)) = (name.eq_ignore_ascii_case("password"), value) {
+                        found.push(password.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// `DELETE /Users/{id}`: 204, and the user is gone from SCIM (kept as a tombstone for the platform).
+pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
+    let precondition = if_match(&request);
+    app.store.delete_user(id, precondition).await.map_err(reply::store_error)?;
+    Ok(no_content())
+}
+
+/// `GET /Users`.
+pub async fn list(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let params = query_params(&request);
+    respond_list(app, params, base).await
+}
+
+/// `POST /Users/.search`.
+pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let params = Params::from_search_body(&parse_json(&body)?)?;
+    respond_list(app, params, base).await
+}
+
+async fn respond_list(app: &App, params: Params, base: String) -> Result<Response<Body>, scim::Error> {
+    let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
+    let query = params.into_query(KIND, max_results)?;
+    let projection = Projection::parse(KIND, query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let page = query.page;
+    let found = app.store.list_users(query, base.clone()).await.map_err(reply::store_error)?;
+    let mut resources = Vec::with_capacity(found.items.len());
+    for stored in &found.items {
+        resources.push(present(app, stored, &base, &projection).await?);
+    }
+    Ok(reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next)))
+}
+
+fn not_found(id: &str) -> scim::Error {
+    scim::Error::not_found(format!("there is no user with id {id:?}"))
+}

@@ -1,0 +1,209 @@
+//! Listing resources (RFC 7644 §3.4.2): one implementation for every resource table. What SQL can
+//! answer (filter conjuncts with columns, sorting by a column) runs through the indexes with a count and
+//! one page; anything else is evaluated exactly on the rendered resources the SQL part selected, so the
+//! results and totals are right for every filter, only slower for the attributes without a column.
+
+use rusqlite::{Connection, Row, params_from_iter};
+use serde_json::Value;
+
+use super::StoreError;
+use super::query::{Sql, plan, sort_column};
+use crate::scim::filter::{Filter, matches};
+use crate::scim::list::{Cursor, Found, ListQuery, Page, Sort};
+use crate::scim::schema::{self, ResourceKind};
+
+/// How one resource table is listed.
+pub(super) struct Table<T> {
+    pub kind: ResourceKind,
+    /// The table's name.
+    pub name: &'static str,
+    /// The condition that selects the rows SCIM sees (tombstones excluded).
+    pub live: &'static str,
+    /// The columns `read` expects, in its order; the first is `seq`.
+    pub columns: &'static str,
+    pub read: fn(&Row<'_>) -> rusqlite::Result<(i64, Result<T, StoreError>)>,
+    /// The resource as a client would see it, for evaluating residual filters and sort keys.
+    pub render: fn(&Connection, i64, &T, &str) -> Result<Value, StoreError>,
+}
+
+/// One page of `table` matching `query`, with the total.
+pub(super) fn list<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    query: &ListQuery,
+    location_base: &str,
+) -> Result<Found<T>, StoreError> {
+    let (sql, residual) = plan(table.kind, query.filter.as_ref());
+    let sql_sort = match &query.sort {
+        None => Some(None),
+        Some(sort) => sort_column(table.kind, &sort.path).map(|column| Some((column, sort.descending))),
+    };
+    match (residual, sql_sort) {
+        (None, Some(order)) => list_in_sql(conn, table, sql, order, query.page),
+        (residual, _) => {
+            list_in_memory(conn, table, sql, residual.as_ref(), query.sort.as_ref(), query.page, location_base)
+        }
+    }
+}
+
+fn condition(table: &Table<impl Sized>, sql: Option<Sql>) -> (String, Vec<rusqlite::types::Value>) {
+    match sql {
+        Some(sql) => (format!("{} AND {}", table.live, sql.text), sql.params),
+        None => (table.live.to_owned(), Vec::new()),
+    }
+}
+
+/// The whole query in SQL: a count and one page read through the indexes.
+fn list_in_sql<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    sql: Option<Sql>,
+    order: Option<(&str, bool)>,
+    page: Page,
+) -> Result<Found<T>, StoreError> {
+    let (condition, mut params) = condition(table, sql);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM {} WHERE {condition}", table.name))?
+        .query_row(params_from_iter(params.iter()), |row| row.get(0))?;
+    let total = u64::try_from(total).unwrap_or(0);
+    if page.count() == 0 {
+        return Ok(Found { total, items: Vec::new(), next: None });
+    }
+    // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
+    let order_by = match order {
+        None => "seq".to_owned(),
+        Some((column, false)) => format!("{column} IS NULL, {column}, seq"),
+        Some((column, true)) => format!("{column} IS NULL, {column} DESC, seq DESC"),
+    };
+    let count = i64::try_from(page.count()).unwrap_or(i64::MAX);
+    let (condition, limit) = match page {
+        Page::Index { start_index, .. } => {
+            params.push(count.into());
+            params.push(i64::try_from(start_index - 1).unwrap_or(i64::MAX).into());
+            (condition, "LIMIT ? OFFSET ?")
+        }
+        Page::Cursor { after, .. } => {
+            params.push(after.map_or(0, |c| c.0).into());
+            // One more than asked: its presence says whether a next page exists.
+            params.push(count.saturating_add(1).into());
+            (format!("{condition} AND seq > ?"), "LIMIT ?")
+        }
+    };
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {} FROM {} WHERE {condition} ORDER BY {order_by} {limit}",
+        table.columns, table.name
+    ))?;
+    let rows = statement.query_map(params_from_iter(params.iter()), table.read)?;
+    let mut items = Vec::new();
+    let mut last_seq = None;
+    let mut more = false;
+    for row in rows {
+        let (seq, item) = row?;
+        if items.len() as u64 == page.count() {
+            more = true;
+            break;
+        }
+        items.push(item?);
+        last_seq = Some(seq);
+    }
+    let next = match page {
+        Page::Cursor { .. } if more => last_seq.map(Cursor),
+        _ => None,
+    };
+    Ok(Found { total, items, next })
+}
+
+/// The query with a residual filter or a sort key without a column: every candidate the SQL part selects
+/// is rendered and tested, so the result and its total are exact.
+fn list_in_memory<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    sql: Option<Sql>,
+    residual: Option<&Filter>,
+    sort: Option<&Sort>,
+    page: Page,
+    location_base: &str,
+) -> Result<Found<T>, StoreError> {
+    let (condition, params) = condition(table, sql);
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {} FROM {} WHERE {condition} ORDER BY seq", table.columns, table.name))?;
+    let rows = statement.query_map(params_from_iter(params.iter()), table.read)?;
+    let mut matched: Vec<(i64, T, Option<Value>)> = Vec::new();
+    for row in rows {
+        let (seq, item) = row?;
+        let item = item?;
+        let rendered = (table.render)(conn, seq, &item, location_base)?;
+        if residual.is_some_and(|filter| !matches(filter, &rendered, table.kind)) {
+            continue;
+        }
+        let key = sort.and_then(|sort| sort_key(table.kind, &rendered, sort));
+        matched.push((seq, item, key));
+    }
+    if let Some(sort) = sort {
+        matched.sort_by(|a, b| {
+            let tie = if sort.descending { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) };
+            compare_keys(a.2.as_ref(), b.2.as_ref(), sort.descending).then(tie)
+        });
+    }
+    let total = matched.len() as u64;
+    let count = usize::try_from(page.count()).unwrap_or(usize::MAX);
+    if count == 0 {
+        return Ok(Found { total, items: Vec::new(), next: None });
+    }
+    Ok(match page {
+        Page::Index { start_index, .. } => {
+            let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
+            let items = matched.into_iter().skip(skip).take(count).map(|(_, item, _)| item).collect();
+            Found { total, items, next: None }
+        }
+        Page::Cursor { after, .. } => {
+            let after = after.map_or(0, |c| c.0);
+            let mut rest = matched.into_iter().filter(|(seq, _, _)| *seq > after);
+            let page: Vec<_> = rest.by_ref().take(count).collect();
+            let next = if rest.next().is_some() { page.last().map(|(seq, _, _)| Cursor(*seq)) } else { None };
+            Found { total, items: page.into_iter().map(|(_, item, _)| item).collect(), next }
+        }
+    })
+}
+
+/// The value a resource sorts by: the first value of the attribute (the primary one, for multi-valued
+/// attributes that have one), folded when the attribute compares case-insensitively.
+fn sort_key(kind: ResourceKind, resource: &Value, sort: &Sort) -> Option<Value> {
+    let mut node = resource;
+    if let Some(uri) = &sort.path.uri {
+        node = node.get(uri)?;
+    }
+    let mut value = node.get(&sort.path.attr)?;
+    if let Value::Array(items) = value {
+        value = items
+            .iter()
+            .find(|item| item.get("primary").and_then(Value::as_bool) == Some(true))
+            .or_else(|| items.first())?;
+    }
+    if let Some(sub) = &sort.path.sub_attr {
+        value = value.get(sub)?;
+    }
+    let case_exact = schema::resolve(kind, &sort.path.to_string()).is_some_and(|resolved| resolved.target().case_exact);
+    match value {
+        Value::Null => None,
+        Value::String(text) if !case_exact => Some(schema::fold_case(text).into()),
+        other => Some(other.clone()),
+    }
+}
+
+/// Orders sort keys: missing values last in both directions; strings by code point, numbers
+/// numerically, anything else by its JSON text.
+fn compare_keys(a: Option<&Value>, b: Option<&Value>, descending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let ordering = match (a, b) {
+        (None, None) => return Ordering::Equal,
+        (None, Some(_)) => return Ordering::Greater,
+        (Some(_), None) => return Ordering::Less,
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(a), Some(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+            _ => a.to_string().cmp(&b.to_string()),
+        },
+    };
+    if descending { ordering.reverse() } else { ordering }
+}
