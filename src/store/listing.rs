@@ -12,6 +12,9 @@ use crate::scim::filter::{Filter, matches};
 use crate::scim::list::{Cursor, Found, ListQuery, Page, Sort};
 use crate::scim::schema::{self, ResourceKind};
 
+/// A row read into its `seq` and the resource (or why the resource is unreadable).
+pub(super) type ReadRow<T> = fn(&Row<'_>) -> rusqlite::Result<(i64, Result<T, StoreError>)>;
+
 /// How one resource table is listed.
 pub(super) struct Table<T> {
     pub kind: ResourceKind,
@@ -21,7 +24,7 @@ pub(super) struct Table<T> {
     pub live: &'static str,
     /// The columns `read` expects, in its order; the first is `seq`.
     pub columns: &'static str,
-    pub read: fn(&Row<'_>) -> rusqlite::Result<(i64, Result<T, StoreError>)>,
+    pub read: ReadRow<T>,
     /// The resource as a client would see it, for evaluating residual filters and sort keys.
     pub render: fn(&Connection, i64, &T, &str) -> Result<Value, StoreError>,
 }

@@ -62,27 +62,37 @@ fn dependencies_stay_in_their_layer() {
     }
 }
 
+/// Every file and folder of the project below `dir`, as paths relative to the project root.
+fn tree(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        out.push(path.strip_prefix(root()).unwrap().to_string_lossy().into_owned());
+        if path.is_dir() {
+            tree(&path, out);
+        }
+    }
+}
+
 #[test]
 fn architecture_names_only_paths_that_exist() {
     let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
-    let mut files = Vec::new();
-    rust_files(&root().join("src"), &mut files);
-    rust_files(&root().join("tests"), &mut files);
-    let file_names: Vec<String> =
-        files.iter().filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    let mut paths = Vec::new();
+    for top in ["src", "tests", "sql", "web", "packaging", ".ci"] {
+        paths.push(top.to_owned());
+        tree(&root().join(top), &mut paths);
+    }
     let mut checked = 0;
     for quoted in text.split('`').skip(1).step_by(2) {
         let looks_like_path =
             !quoted.contains([' ', '{', '<', '*', '(']) && (quoted.contains('/') || quoted.ends_with(".rs"));
-        if !looks_like_path || quoted.starts_with("/") || quoted.contains("::") {
+        if !looks_like_path || quoted.starts_with('/') || quoted.contains("::") {
             continue;
         }
         checked += 1;
-        // A path is relative to the project, or to src/ for module folders (`scim/`, `http/routes.rs`).
-        let relative = quoted.trim_end_matches('/');
-        let exists = root().join(relative).exists()
-            || root().join("src").join(relative).exists()
-            || (!quoted.contains('/') && file_names.iter().any(|n| n == quoted));
+        // A path is named from the project root, or from where the surrounding text is (a module folder
+        // such as `filter/` inside `src/scim/`): it must be the end of some real path.
+        let wanted = quoted.trim_end_matches('/');
+        let exists = root().join(wanted).exists() || paths.iter().any(|p| p.ends_with(&format!("/{wanted}")));
         assert!(exists, "ARCHITECTURE.md names `{quoted}`, which does not exist");
     }
     assert!(checked > 20, "the path check found only {checked} paths: is the parser still right?");

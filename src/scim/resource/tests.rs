@@ -1,3 +1,6 @@
+//! `normalize` cases: canonical names, coercions, extension forms, required attributes, primaries, members
+//! and the tolerances the module documentation lists, each a one-line check.
+
 use serde_json::{Value, json};
 
 use super::*;
