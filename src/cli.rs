@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{Config, Limits, LogFormat, PublicUrl, TlsFiles};
+use crate::config::{AdminSettings, Config, Limits, LogFormat, PublicUrl, TlsFiles};
 use crate::credentials::{self, Scope};
 use crate::store::{RevokeOutcome, Store, StoreError};
 
@@ -88,6 +88,18 @@ struct ServeArgs {
     /// Most operations in one SCIM bulk request (its size is bounded by --max-body-bytes).
     #[arg(long, env = "SCIMBOX_BULK_MAX_OPERATIONS", default_value_t = Limits::default().bulk_max_operations)]
     bulk_max_operations: usize,
+    /// Minutes an admin stays signed in at most.
+    #[arg(long, env = "SCIMBOX_SESSION_LIFETIME_MINS", default_value_t = AdminSettings::default().session_lifetime.as_secs() / 60)]
+    session_lifetime_mins: u64,
+    /// Minutes without a request after which an admin is signed out.
+    #[arg(long, env = "SCIMBOX_SESSION_IDLE_MINS", default_value_t = AdminSettings::default().session_idle_timeout.as_secs() / 60)]
+    session_idle_mins: u64,
+    /// Most SCIM requests kept in the activity record (the newest).
+    #[arg(long, env = "SCIMBOX_ACTIVITY_MAX_ROWS", default_value_t = AdminSettings::default().activity_max_rows)]
+    activity_max_rows: u64,
+    /// Days a SCIM request stays in the activity record at most.
+    #[arg(long, env = "SCIMBOX_ACTIVITY_MAX_AGE_DAYS", default_value_t = AdminSettings::default().activity_max_age.as_secs() / 86_400)]
+    activity_max_age_days: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +324,13 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         bulk_max_operations: args.bulk_max_operations,
     };
     limits.validate().map_err(usage)?;
+    let admin = AdminSettings {
+        session_lifetime: Duration::from_secs(args.session_lifetime_mins.saturating_mul(60)),
+        session_idle_timeout: Duration::from_secs(args.session_idle_mins.saturating_mul(60)),
+        activity_max_rows: args.activity_max_rows,
+        activity_max_age: Duration::from_secs(args.activity_max_age_days.saturating_mul(86_400)),
+    };
+    admin.validate().map_err(usage)?;
     Ok(Config {
         listen: args.listen,
         data_dir: args.data.data_dir,
@@ -319,6 +338,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         tls,
         log_format: args.log_format,
         limits,
+        admin,
     })
 }
 

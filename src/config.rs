@@ -20,6 +20,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub log_format: LogFormat,
     pub limits: Limits,
+    /// Admin page sessions and the activity record.
+    pub admin: AdminSettings,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             tls: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            admin: AdminSettings::default(),
         }
     }
 
@@ -72,6 +75,49 @@ impl Default for Limits {
             max_results: 1000,
             bulk_max_operations: 1000,
         }
+    }
+}
+
+/// The admin page's sessions and the bounds of the activity record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// How long a sign-in lasts at most, however active the admin is.
+    pub session_lifetime: Duration,
+    /// How long a session survives without a request.
+    pub session_idle_timeout: Duration,
+    /// The most SCIM requests the activity record keeps (the newest ones).
+    pub activity_max_rows: u64,
+    /// The oldest a kept activity entry may be.
+    pub activity_max_age: Duration,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            session_lifetime: Duration::from_secs(12 * 3600),
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            activity_max_rows: 100_000,
+            activity_max_age: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+impl AdminSettings {
+    /// Refuses bounds that would make the page unusable or the record unbounded.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.session_lifetime.is_zero() {
+            return Err(ConfigError::Limit { name: "session-lifetime-mins", why: "at least 1" });
+        }
+        if self.session_idle_timeout.is_zero() {
+            return Err(ConfigError::Limit { name: "session-idle-mins", why: "at least 1" });
+        }
+        if self.activity_max_rows == 0 {
+            return Err(ConfigError::Limit { name: "activity-max-rows", why: "at least 1" });
+        }
+        if self.activity_max_age.is_zero() {
+            return Err(ConfigError::Limit { name: "activity-max-age-days", why: "at least 1" });
+        }
+        Ok(())
     }
 }
 

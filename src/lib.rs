@@ -2,7 +2,8 @@
 //! ID, any RFC 7643/7644 client) provision users and groups into it; admins connect them and watch them
 //! work in the embedded page.
 //!
-//! Dependencies point one way: `cli → http → {store, credentials, scim, config}` and `store → scim`.
+//! Dependencies point one way: `cli → http → {store, credentials, sharing, scim, config}` and
+//! `store → {scim, sharing}`.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod credentials;
 pub mod http;
 pub mod scim;
+pub mod sharing;
 pub mod store;
 
 pub use http::{Server, run};

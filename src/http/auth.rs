@@ -11,6 +11,7 @@
 //! very next request. `last_used` is written at most once a minute per token, off the request path.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -62,7 +63,8 @@ struct Table {
 struct Entry {
     row: TokenAuthRow,
     verified: Option<Verified>,
-    touched: Option<Instant>,
+    /// When `last_used` was last written, in milliseconds since the verifier started (0: never).
+    touched: AtomicU64,
     /// Held while argon2 verifies a presented secret for this token.
     gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -85,6 +87,7 @@ pub struct TokenVerifier {
     table: RwLock<Table>,
     argon2_slots: Arc<Semaphore>,
     argon2_runs: std::sync::atomic::AtomicU64,
+    started: Instant,
 }
 
 impl TokenVerifier {
@@ -95,6 +98,7 @@ impl TokenVerifier {
             table: RwLock::new(Table::default()),
             argon2_slots: Arc::new(Semaphore::new(slots)),
             argon2_runs: std::sync::atomic::AtomicU64::new(0),
+            started: Instant::now(),
         }
     }
 
@@ -130,13 +134,16 @@ impl TokenVerifier {
         }
 
         let (principal, touch) = {
-            let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
+            // A read lock only: every request passes here, and `touched` is an atomic.
+            let table = self.table.read().unwrap_or_else(|poison| poison.into_inner());
             // The table may have been re-read meanwhile; a token gone from it was revoked.
-            let entry = table.tokens.get_mut(presented.id).ok_or(AuthError::Invalid)?;
-            let touch = entry.touched.is_none_or(|at| at.elapsed() >= TOUCH_EVERY);
-            if touch {
-                entry.touched = Some(Instant::now());
-            }
+            let entry = table.tokens.get(presented.id).ok_or(AuthError::Invalid)?;
+            let now = self.started.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+            let last = entry.touched.load(Ordering::Relaxed);
+            let due = last == 0 || now.saturating_sub(last) >= TOUCH_EVERY.as_millis() as u64;
+            // Of the requests that find the write due, exactly one wins the exchange and writes it.
+            let touch =
+                due && entry.touched.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok();
             let row = &entry.row;
             (Principal { token_id: row.id.clone(), token_name: row.name.clone(), scope: row.scope }, touch)
         };
@@ -195,7 +202,7 @@ impl TokenVerifier {
                 let kept = previous.remove(&row.id).filter(|old| old.row.secret_hash == row.secret_hash);
                 let (verified, touched, gate) = match kept {
                     Some(old) => (old.verified, old.touched, old.gate),
-                    None => (None, None, Arc::default()),
+                    None => (None, AtomicU64::new(0), Arc::default()),
                 };
                 (row.id.clone(), Entry { row, verified, touched, gate })
             })

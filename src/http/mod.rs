@@ -4,8 +4,10 @@
 //! Architecture invariant: handlers translate (parse the request, make one store call, render) and hold
 //! no business rules; hyper types do not leave this module.
 
+pub mod admin;
 mod auth;
 mod idle;
+mod platform;
 mod reply;
 mod routes;
 mod scim;
@@ -40,6 +42,8 @@ pub struct App {
     request_counter: AtomicU64,
     /// The one-time code of the setup link, while no admin exists.
     setup_code: std::sync::Mutex<Option<String>>,
+    /// Sign-in throttle and activity recorder of the admin page.
+    pub admin: admin::AdminState,
 }
 
 impl App {
@@ -48,6 +52,11 @@ impl App {
         use subtle::ConstantTimeEq;
         let code = self.setup_code.lock().unwrap_or_else(|poison| poison.into_inner());
         code.as_deref().is_some_and(|code| bool::from(code.as_bytes().ct_eq(presented.as_bytes())))
+    }
+
+    /// Forgets the setup code: the link has been used.
+    pub fn clear_setup_code(&self) {
+        *self.setup_code.lock().unwrap_or_else(|poison| poison.into_inner()) = None;
     }
 
     fn next_request_id(&self) -> String {
@@ -100,6 +109,7 @@ impl Server {
             .map_err(|e| ServeError::Other(e.to_string()))??;
         let request_prefix = crate::credentials::random_hex(4).map_err(|e| ServeError::Other(e.to_string()))?;
         let tokens = TokenVerifier::new(store.clone());
+        let admin = admin::AdminState::start(store.clone(), &config).await.map_err(ServeError::Other)?;
         let app = Arc::new(App {
             config,
             store,
@@ -107,6 +117,7 @@ impl Server {
             request_prefix,
             request_counter: AtomicU64::new(1),
             setup_code: std::sync::Mutex::new(None),
+            admin,
         });
         Ok(Server { app, listener, tls, local_addr })
     }
@@ -190,7 +201,8 @@ impl Server {
             let limits = limits.clone();
             tokio::spawn(async move {
                 let _slot = slot;
-                let service = service_fn(move |request| {
+                let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(admin::session::ClientAddr(peer));
                     let app = Arc::clone(&app);
                     async move { Ok::<_, std::convert::Infallible>(routes::handle(app, request).await) }
                 });
@@ -230,6 +242,7 @@ impl Server {
                 tracing::warn!(seconds = limits.shutdown_timeout.as_secs(), "requests still in flight after the shutdown bound; closing them");
             }
         }
+        app.admin.recorder.close().await;
         app.store.close().await;
         tracing::info!("the writer is drained; stopped");
         Ok(())

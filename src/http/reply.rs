@@ -35,6 +35,39 @@ pub fn with_body(status: StatusCode, content_type: &'static str, body: impl Into
     response
 }
 
+/// A body sent as the given pieces in order, without joining them first: a large group's members are
+/// rendered once into their own buffer and go out behind the group's head as they are.
+#[derive(Debug)]
+struct Pieces(std::collections::VecDeque<Bytes>);
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.get_mut().0.pop_front().map(|piece| Ok(hyper::body::Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.iter().map(|piece| piece.len() as u64).sum())
+    }
+}
+
+/// A response whose body is `pieces` in order (with an exact `Content-Length`).
+pub fn with_pieces(status: StatusCode, content_type: &'static str, pieces: Vec<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Pieces(pieces.into_iter().filter(|p| !p.is_empty()).collect()).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// A SCIM JSON response.
 pub fn scim_json(status: StatusCode, value: &Value) -> Response<Body> {
     with_body(status, SCIM_JSON, serde_json::to_vec(value).unwrap_or_default())
@@ -71,6 +104,7 @@ pub fn store_error(error: StoreError) -> scim::Error {
             "the resource has changed: its current version is W/\"{current}\"; read it again and retry"
         )),
         StoreError::Rejected(error) => error,
+        StoreError::Sharing(error) => scim::Error::bad_request(error.to_string()),
         StoreError::Busy => scim::Error::unavailable("the database is busy; retry shortly"),
         StoreError::Closed => scim::Error::unavailable("the server is shutting down"),
         error @ (StoreError::DataDir { .. }

@@ -1,5 +1,6 @@
 //! The route table, the per-request envelope (request id, one log line, security headers) and body
-//! reading. Every route the server answers is in the two `match`es below.
+//! reading. Every route the server answers is in the `match`es below (the platform API's own table is in
+//! `platform/mod.rs`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +13,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
 use super::App;
+use super::admin::{self, ApiError};
 use super::auth::Principal;
+use super::platform;
 use super::reply::{self, Body};
 use super::scim as scim_handlers;
 use super::web;
@@ -47,6 +50,10 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let token = exchange.principal.as_ref().map(|p| p.token_name.as_str());
     // The query string is left out on purpose: SCIM filters carry user names and e-mail addresses.
+    if path.starts_with("/scim/v2") {
+        let facts = admin::recorder::Facts { request_id: &request_id, method: &method, path: &path, latency_us };
+        response = admin::recorder::record(&app, response, facts, exchange.principal.as_ref()).await;
+    }
     tracing::info!(
         target: "scimbox::request",
         request_id = %request_id,
@@ -70,7 +77,13 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
         (&Method::GET | &Method::HEAD, ["healthz"]) => reply::json(StatusCode::OK, &json!({"status": "ok"})),
         (&Method::GET | &Method::HEAD, ["readyz"]) => readiness(app).await,
         (_, ["healthz" | "readyz"]) => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-        (_, []) | (_, ["setup"]) if get => page(request.headers(), "index.html"),
+        (_, ["admin", "api", rest @ ..]) => admin_route(app, request, rest).await,
+        (_, ["api", "v1", rest @ ..]) => platform::route(app, request, rest, exchange).await,
+        (_, ["setup"]) if get => setup_page(app, request.headers()).await,
+        (_, [] | ["login" | "integrations" | "users" | "groups" | "activity" | "admins"]) if get => {
+            page(request.headers(), "index.html")
+        }
+        (_, ["users" | "groups", _]) if get => page(request.headers(), "index.html"),
         (_, [file]) if get => page(request.headers(), file),
         _ => plain(StatusCode::NOT_FOUND, "not found"),
     }
@@ -83,8 +96,17 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
         Ok(principal) => exchange.principal = Some(principal),
         Err(error) => return reply::scim_error(&reply::auth_error(error)),
     }
-    use scim_handlers::{discovery, groups, root, users};
+    use scim_handlers::{bulk, discovery, groups, root, users};
     let method = request.method().clone();
+    // Endpoint names are matched whatever their case (`/users` from some clients); ids are kept as sent.
+    let endpoint = rest.first().map(|name| {
+        ["Users", "Groups", "Bulk", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas"]
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(name))
+            .unwrap_or(name)
+    });
+    let canonical: Vec<&str> = endpoint.into_iter().chain(rest.iter().skip(1).copied()).collect();
+    let rest = canonical.as_slice();
     let result: Result<Response<Body>, scim::Error> = match (&method, rest) {
         (&Method::GET, ["Users"]) => users::list(app, request).await,
         (&Method::POST, ["Users"]) => users::create(app, request).await,
@@ -101,6 +123,7 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
         (&Method::PATCH, ["Groups", id]) => groups::patch(app, request, id).await,
         (&Method::DELETE, ["Groups", id]) => groups::delete(app, request, id).await,
         (&Method::POST, [".search"]) => root::search(app, request).await,
+        (&Method::POST, ["Bulk"]) => bulk::handle(app, request).await,
         (&Method::GET, ["ServiceProviderConfig"]) => discovery::service_provider_config(app, &request),
         (&Method::GET, ["ResourceTypes"]) => discovery::resource_types(app, &request, None),
         (&Method::GET, ["ResourceTypes", id]) => discovery::resource_types(app, &request, Some(id)),
@@ -112,12 +135,68 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
         (_, ["Me", ..]) => {
             Err(scim::Error::not_implemented("/Me is not offered: tokens belong to provisioning clients, not to users"))
         }
-        (_, ["Users" | "Groups", ..]) | (_, [".search"]) => {
+        (_, ["Users" | "Groups" | "Bulk", ..]) | (_, [".search"]) => {
             Err(scim::Error::method_not_allowed(format!("{method} is not allowed on /scim/v2/{}", rest.join("/"))))
         }
         _ => Err(scim::Error::not_found(format!("there is no SCIM endpoint /scim/v2/{}", rest.join("/")))),
     };
     result.unwrap_or_else(|error| reply::scim_error(&error))
+}
+
+/// The admin API the page uses. Setup and sign-in are open; every other route needs a session, and every
+/// change (anything but GET and HEAD) also the session's CSRF token: `session::authenticate` checks both
+/// before any handler runs.
+async fn admin_route(app: &App, request: Request<Incoming>, rest: &[&str]) -> Response<Body> {
+    use admin::{accounts, activity, directory, session, tokens};
+    let method = request.method().clone();
+    match (&method, rest) {
+        (&Method::GET, ["setup"]) => return admin::respond(session::setup_state(app).await),
+        (&Method::POST, ["setup"]) => return admin::respond(session::setup(app, request).await),
+        (&Method::POST, ["login"]) => return admin::respond(session::login(app, request).await),
+        (_, ["setup" | "login"]) => return admin::error_response(&not_allowed(&method)),
+        _ => {}
+    }
+    let caller = match session::authenticate(app, &request).await {
+        Ok(caller) => caller,
+        Err(error) => return admin::error_response(&error),
+    };
+    let result = match (&method, rest) {
+        (&Method::GET, ["me"]) => Ok(session::me(&caller)),
+        (&Method::POST, ["logout"]) => session::logout(app, &caller).await,
+        (&Method::POST, ["password"]) => accounts::change_password(app, &caller, request).await,
+        (&Method::GET, ["integration"]) => tokens::integration(app, &request),
+        (&Method::GET, ["tokens"]) => tokens::list(app).await,
+        (&Method::POST, ["tokens"]) => tokens::create(app, &caller, request).await,
+        (&Method::DELETE, ["tokens", id]) => tokens::revoke(app, &caller, id).await,
+        (&Method::GET, ["users"]) => directory::users(app, &request).await,
+        (&Method::GET, ["users", id]) => directory::user(app, &request, id).await,
+        (&Method::GET, ["groups"]) => directory::groups(app, &request).await,
+        (&Method::GET, ["groups", id]) => directory::group(app, &request, id).await,
+        (&Method::GET, ["activity"]) => activity::list(app, &request).await,
+        (&Method::GET, ["admins"]) => accounts::list(app, &caller).await,
+        (&Method::POST, ["admins"]) => accounts::create(app, &caller, request).await,
+        (&Method::DELETE, ["admins", id]) => accounts::remove(app, &caller, id).await,
+        (_, ["me" | "logout" | "password" | "integration" | "activity"])
+        | (_, ["tokens" | "users" | "groups" | "admins", ..]) => Err(not_allowed(&method)),
+        _ => Err(ApiError::not_found(format!("there is no admin API /admin/api/{}", rest.join("/")))),
+    };
+    admin::respond(result)
+}
+
+fn not_allowed(method: &Method) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed here"))
+}
+
+/// The setup page exists only while no admin does.
+async fn setup_page(app: &App, headers: &hyper::HeaderMap) -> Response<Body> {
+    match app.store.admin_count().await {
+        Ok(0) => page(headers, "index.html"),
+        Ok(_) => plain(StatusCode::NOT_FOUND, "not found"),
+        Err(error) => {
+            tracing::warn!(%error, "cannot count admins");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
 }
 
 async fn readiness(app: &App) -> Response<Body> {

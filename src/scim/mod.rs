@@ -10,6 +10,7 @@ pub mod schema;
 pub mod user;
 
 pub use error::{Error, Kind};
+pub mod bulk;
 pub mod discovery;
 pub mod group;
 pub mod list;

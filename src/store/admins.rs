@@ -1,6 +1,7 @@
-//! Admin accounts: the people who sign in to the page. Passwords arrive here already hashed.
+//! Admin accounts: the people who sign in to the page. Passwords arrive here already hashed; removing an
+//! admin or changing a password also ends the sessions it should end.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, format_time, now};
 
@@ -38,4 +39,137 @@ impl Store {
             .await
             .map(|n| u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// An admin with the stored hash of its password, for signing in. Never leaves the server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminCredentials {
+    pub admin: AdminRecord,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminCredentials").field("admin", &self.admin).finish_non_exhaustive()
+    }
+}
+
+/// What `delete_admin` refused or did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRemoval {
+    Removed(AdminRecord),
+    /// The last admin cannot be removed: nobody could sign in afterwards.
+    Last,
+}
+
+impl Store {
+    /// Creates the first admin, only while there is none: the page's setup step. Two setups racing each
+    /// other cannot both succeed, because the check and the insert are one write.
+    pub async fn create_first_admin(&self, username: &str, password_hash: String) -> Result<AdminRecord, StoreError> {
+        let username = username.to_owned();
+        self.write(move |conn| {
+            let count: i64 = conn.query_row("SELECT count(*) FROM admins", [], |row| row.get(0))?;
+            if count > 0 {
+                return Err(StoreError::Conflict("the first admin".into()));
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            let created_at = format_time(now());
+            conn.execute(
+                "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, username, username.to_lowercase(), password_hash, created_at],
+            )?;
+            Ok(AdminRecord { id, username, created_at })
+        })
+        .await
+    }
+
+    /// The admin named `username` (whatever its case) with its password hash.
+    pub async fn admin_credentials(&self, username: &str) -> Result<Option<AdminCredentials>, StoreError> {
+        let key = username.to_lowercase();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id, username, created_at, password_hash FROM admins WHERE username_key = ?1")?
+                .query_row([key], credentials_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    /// The admin with this id, with its password hash.
+    pub async fn admin_credentials_by_id(&self, id: &str) -> Result<Option<AdminCredentials>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id, username, created_at, password_hash FROM admins WHERE id = ?1")?
+                .query_row([id], credentials_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Every admin, oldest first.
+    pub async fn list_admins(&self) -> Result<Vec<AdminRecord>, StoreError> {
+        self.read(|conn| {
+            let mut statement =
+                conn.prepare_cached("SELECT id, username, created_at FROM admins ORDER BY created_at, id")?;
+            let rows = statement.query_map([], |row| {
+                Ok(AdminRecord { id: row.get(0)?, username: row.get(1)?, created_at: row.get(2)? })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Removes an admin and its sessions, unless it is the last one.
+    pub async fn delete_admin(&self, id: &str) -> Result<AdminRemoval, StoreError> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            let found = conn
+                .prepare_cached("SELECT id, username, created_at FROM admins WHERE id = ?1")?
+                .query_row([&id], |row| {
+                    Ok(AdminRecord { id: row.get(0)?, username: row.get(1)?, created_at: row.get(2)? })
+                })
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("admin {id:?}")))?;
+            let count: i64 = conn.query_row("SELECT count(*) FROM admins", [], |row| row.get(0))?;
+            if count <= 1 {
+                return Ok(AdminRemoval::Last);
+            }
+            conn.prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1")?.execute([&id])?;
+            conn.prepare_cached("DELETE FROM admins WHERE id = ?1")?.execute([&id])?;
+            Ok(AdminRemoval::Removed(found))
+        })
+        .await
+    }
+
+    /// Replaces an admin's password hash and ends every session of that admin except `keep_session`
+    /// (the hex SHA-256 of the session that made the change).
+    pub async fn set_admin_password(
+        &self,
+        id: &str,
+        password_hash: String,
+        keep_session: Option<String>,
+    ) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached("UPDATE admins SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1")?
+                .execute(params![id, password_hash, format_time(now())])?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("admin {id:?}")));
+            }
+            conn.prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1 AND id_hash IS NOT ?2")?
+                .execute(params![id, keep_session])?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn credentials_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AdminCredentials> {
+    Ok(AdminCredentials {
+        admin: AdminRecord { id: row.get(0)?, username: row.get(1)?, created_at: row.get(2)? },
+        password_hash: row.get(3)?,
+    })
 }

@@ -10,7 +10,7 @@ use super::users::{Precondition, check_precondition};
 use super::{Store, StoreError, format_time, now};
 use crate::scim::filter::{AttrPath, Filter, matches};
 use crate::scim::group::{
-    GroupDraft, MemberKind, MemberView, StoredGroup, UserGroup, member_kind, render, render_member,
+    GroupDraft, MemberKind, MemberView, StoredGroup, UserGroup, member_kind, render, render_member, write_members,
 };
 use crate::scim::list::{Found, ListQuery};
 use crate::scim::patch::MemberChange;
@@ -108,6 +108,39 @@ impl Store {
         .await
     }
 
+    /// A group by SCIM id with its members written as JSON array elements (`{…},{…}`) straight into
+    /// `out`, one row at a time: a 100,000-member group is read and rendered without a second copy.
+    /// `keep` says which member sub-attributes to write. Returns the group and `out`, or `None`.
+    pub async fn group_with_member_json(
+        &self,
+        id: &str,
+        mut out: Vec<u8>,
+        location_base: String,
+        keep: Vec<String>,
+    ) -> Result<Option<(StoredGroup, Vec<u8>)>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let Some((seq, group)) = conn
+                .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
+                .query_row([&id], stored_group)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let keep = |field: &str| keep.iter().any(|k| k == field);
+            let mut first = true;
+            each_member(conn, seq, |member| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_members(&mut out, [&member], &location_base, &keep);
+            })?;
+            Ok(Some((group?, out)))
+        })
+        .await
+    }
+
     /// Changes a group in one write: `change` sees the current group and returns what its attributes
     /// become and the membership changes to apply, in order.
     pub async fn update_group<F>(
@@ -195,6 +228,11 @@ impl Store {
         .await
     }
 
+    /// SQLite's query plan for listing groups with `query` (see `listing::explain`).
+    pub async fn explain_group_query(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| listing::explain(conn, &GROUPS, &query)).await
+    }
+
     /// The groups `user_id` belongs to: directly, and through groups nested in other groups.
     pub async fn user_groups(&self, user_id: &str) -> Result<Vec<UserGroup>, StoreError> {
         let user_id = user_id.to_owned();
@@ -215,6 +253,13 @@ fn ensure_name_free(conn: &Connection, display_name: &str, own_seq: Option<i64>)
 
 /// The members of group `seq`, in the order they were added, with a display name read from each.
 pub(super) fn members_of(conn: &Connection, seq: i64) -> Result<Vec<MemberView>, StoreError> {
+    let mut members = Vec::new();
+    each_member(conn, seq, |member| members.push(member))?;
+    Ok(members)
+}
+
+/// Calls `visit` with each member of group `seq`, one row at a time.
+fn each_member(conn: &Connection, seq: i64, mut visit: impl FnMut(MemberView)) -> Result<(), StoreError> {
     // Members are listed by id: ids are UUIDv7, so this is about the order the members were created in,
     // and it is stable across pages and requests.
     let mut statement = conn.prepare_cached(
@@ -229,7 +274,10 @@ pub(super) fn members_of(conn: &Connection, seq: i64) -> Result<Vec<MemberView>,
         let kind: String = row.get(1)?;
         Ok(MemberView { id: row.get(0)?, kind: member_kind(&kind).unwrap_or(MemberKind::User), display: row.get(2)? })
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    for member in rows {
+        visit(member?);
+    }
+    Ok(())
 }
 
 fn apply_member_change(conn: &Connection, seq: i64, group_id: &str, change: &MemberChange) -> Result<(), StoreError> {

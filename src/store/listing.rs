@@ -56,6 +56,44 @@ fn condition(table: &Table<impl Sized>, sql: Option<Sql>) -> (String, Vec<rusqli
     }
 }
 
+/// The statements of a query SQL answers whole: the count, and the page with its parameters.
+struct Statements {
+    count: String,
+    count_params: Vec<rusqlite::types::Value>,
+    page: String,
+    page_params: Vec<rusqlite::types::Value>,
+}
+
+fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>, page: Page) -> Statements {
+    let range = sql.as_ref().is_some_and(|sql| sql.range);
+    let (condition, params) = condition(table, sql);
+    let count = format!("SELECT count(*) FROM {} WHERE {condition}", table.name);
+    // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
+    let order_by = match order {
+        None if range => "+seq".to_owned(),
+        None => "seq".to_owned(),
+        Some((column, false)) => format!("{column} IS NULL, {column}, seq"),
+        Some((column, true)) => format!("{column} IS NULL, {column} DESC, seq DESC"),
+    };
+    let count_limit = i64::try_from(page.count()).unwrap_or(i64::MAX);
+    let mut page_params = params.clone();
+    let (condition, limit) = match page {
+        Page::Index { start_index, .. } => {
+            page_params.push(count_limit.into());
+            page_params.push(i64::try_from(start_index - 1).unwrap_or(i64::MAX).into());
+            (condition, "LIMIT ? OFFSET ?")
+        }
+        Page::Cursor { after, .. } => {
+            page_params.push(after.map_or(0, |c| c.0).into());
+            // One more than asked: its presence says whether a next page exists.
+            page_params.push(count_limit.saturating_add(1).into());
+            (format!("{condition} AND seq > ?"), "LIMIT ?")
+        }
+    };
+    let page = format!("SELECT {} FROM {} WHERE {condition} ORDER BY {order_by} {limit}", table.columns, table.name);
+    Statements { count, count_params: params, page, page_params }
+}
+
 /// The whole query in SQL: a count and one page read through the indexes.
 fn list_in_sql<T>(
     conn: &Connection,
@@ -64,39 +102,18 @@ fn list_in_sql<T>(
     order: Option<(&str, bool)>,
     page: Page,
 ) -> Result<Found<T>, StoreError> {
-    let (condition, mut params) = condition(table, sql);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {} WHERE {condition}", table.name))?
-        .query_row(params_from_iter(params.iter()), |row| row.get(0))?;
-    let total = u64::try_from(total).unwrap_or(0);
+    let statements = statements(table, sql, order, page);
+    let count = |statements: &Statements| -> Result<u64, StoreError> {
+        let total: i64 = conn
+            .prepare_cached(&statements.count)?
+            .query_row(params_from_iter(statements.count_params.iter()), |row| row.get(0))?;
+        Ok(u64::try_from(total).unwrap_or(0))
+    };
     if page.count() == 0 {
-        return Ok(Found { total, items: Vec::new(), next: None });
+        return Ok(Found { total: count(&statements)?, items: Vec::new(), next: None });
     }
-    // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
-    let order_by = match order {
-        None => "seq".to_owned(),
-        Some((column, false)) => format!("{column} IS NULL, {column}, seq"),
-        Some((column, true)) => format!("{column} IS NULL, {column} DESC, seq DESC"),
-    };
-    let count = i64::try_from(page.count()).unwrap_or(i64::MAX);
-    let (condition, limit) = match page {
-        Page::Index { start_index, .. } => {
-            params.push(count.into());
-            params.push(i64::try_from(start_index - 1).unwrap_or(i64::MAX).into());
-            (condition, "LIMIT ? OFFSET ?")
-        }
-        Page::Cursor { after, .. } => {
-            params.push(after.map_or(0, |c| c.0).into());
-            // One more than asked: its presence says whether a next page exists.
-            params.push(count.saturating_add(1).into());
-            (format!("{condition} AND seq > ?"), "LIMIT ?")
-        }
-    };
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {} FROM {} WHERE {condition} ORDER BY {order_by} {limit}",
-        table.columns, table.name
-    ))?;
-    let rows = statement.query_map(params_from_iter(params.iter()), table.read)?;
+    let mut statement = conn.prepare_cached(&statements.page)?;
+    let rows = statement.query_map(params_from_iter(statements.page_params.iter()), table.read)?;
     let mut items = Vec::new();
     let mut last_seq = None;
     let mut more = false;
@@ -113,7 +130,46 @@ fn list_in_sql<T>(
         Page::Cursor { .. } if more => last_seq.map(Cursor),
         _ => None,
     };
+    // When the page holds the end of the results, the total follows from it and the count (a second
+    // pass over the index) is skipped: a lookup by userName costs one indexed read.
+    let shown = items.len() as u64;
+    let total = match page {
+        Page::Index { start_index, count: wanted } if shown < wanted && (start_index == 1 || shown > 0) => {
+            start_index - 1 + shown
+        }
+        Page::Cursor { after: None, .. } if !more => shown,
+        _ => count(&statements)?,
+    };
     Ok(Found { total, items, next })
+}
+
+/// SQLite's plan for the statements `list` would run for `query`, one line per step (for tests and
+/// operators: an indexed filter must show `USING INDEX`, never a `SCAN` of the table).
+pub(super) fn explain<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+    let (sql, residual) = plan(table.kind, query.filter.as_ref());
+    let sql_sort = match &query.sort {
+        None => Some(None),
+        Some(sort) => sort_column(table.kind, &sort.path).map(|column| Some((column, sort.descending))),
+    };
+    let statements: Vec<(String, Vec<rusqlite::types::Value>)> = match (residual, sql_sort) {
+        (None, Some(order)) => {
+            let s = statements(table, sql, order, query.page);
+            vec![(s.count, s.count_params), (s.page, s.page_params)]
+        }
+        _ => {
+            let (condition, params) = condition(table, sql);
+            vec![(format!("SELECT {} FROM {} WHERE {condition} ORDER BY seq", table.columns, table.name), params)]
+        }
+    };
+    let mut lines = Vec::new();
+    for (statement, params) in statements {
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {statement}"))?;
+        let rows = explain.query_map(params_from_iter(params.iter()), |row| row.get::<_, String>(3))?;
+        for row in rows {
+            lines.push(row?);
+        }
+    }
+    Ok(lines)
 }
 
 /// The query with a residual filter or a sort key without a column: every candidate the SQL part selects

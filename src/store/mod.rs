@@ -6,12 +6,17 @@
 //! writer thread (see `writer.rs`); reads run on read-only connections from the blocking pool (see
 //! `readers.rs`), so a read never waits for a write and a write never waits for a read.
 
+mod access;
+mod activity;
 mod admins;
+mod assets;
+mod directory;
 mod groups;
 mod listing;
 mod migrations;
 mod query;
 mod readers;
+mod sessions;
 mod tokens;
 mod users;
 mod writer;
@@ -23,10 +28,28 @@ use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-pub use admins::AdminRecord;
+pub use access::{AccessDecision, GroupAssets, ReachableAsset, UserAssets};
+pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, Retention, StatusFilter};
+pub use admins::{AdminCredentials, AdminRecord, AdminRemoval};
+pub use assets::{
+    Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,
+    PrincipalView, UserSummary,
+};
+pub use directory::{DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryQuery, DirectoryUser};
+pub use sessions::SessionRecord;
 pub use tokens::{RevokeOutcome, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};
 pub use writer::{WriterHold, WriterStats};
+
+/// How the store would answer `filter` for `kind`: the SQL condition for the conjuncts it has columns
+/// for, and the residual it evaluates in memory (for benchmarks and operators; callers never need it).
+pub fn plan_filter(
+    kind: crate::scim::schema::ResourceKind,
+    filter: Option<&crate::scim::filter::Filter>,
+) -> (Option<String>, Option<crate::scim::filter::Filter>) {
+    let (sql, residual) = query::plan(kind, filter);
+    (sql.map(|sql| sql.text), residual)
+}
 
 /// The database's file name inside the data directory.
 pub const DATABASE_FILE: &str = "scimbox.db";
@@ -61,6 +84,10 @@ pub enum StoreError {
     /// The change was refused by the SCIM rules while being applied inside the write.
     #[error("{0}")]
     Rejected(crate::scim::Error),
+    /// The change was refused by the sharing rules (a level the asset's kind does not offer, an unknown
+    /// or deleted principal, …).
+    #[error("{0}")]
+    Sharing(crate::sharing::Error),
     #[error("the database is busy; try again")]
     Busy,
     #[error("the store is shut down")]

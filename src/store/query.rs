@@ -20,27 +20,36 @@ use crate::scim::schema::{ResourceKind, fold_case};
 pub(super) struct Sql {
     pub text: String,
     pub params: Vec<SqlValue>,
+    /// Whether a predicate is a range on an index (`gt`, `ge`, `lt`, `le`, `sw`). SQLite cannot know
+    /// how selective a range is and would rather scan the table in `seq` order; a list with a range
+    /// orders by `+seq` so that the range's index is used and the (usually few) matches are sorted.
+    pub range: bool,
 }
 
 impl Sql {
     fn new(text: impl Into<String>, params: Vec<SqlValue>) -> Sql {
-        Sql { text: text.into(), params }
+        Sql { text: text.into(), params, range: false }
+    }
+
+    fn ranged(mut self, range: bool) -> Sql {
+        self.range = range;
+        self
     }
 
     fn and(self, other: Sql) -> Sql {
         let mut params = self.params;
         params.extend(other.params);
-        Sql { text: format!("({} AND {})", self.text, other.text), params }
+        Sql { text: format!("({} AND {})", self.text, other.text), params, range: self.range || other.range }
     }
 
     fn or(self, other: Sql) -> Sql {
         let mut params = self.params;
         params.extend(other.params);
-        Sql { text: format!("({} OR {})", self.text, other.text), params }
+        Sql { text: format!("({} OR {})", self.text, other.text), params, range: self.range || other.range }
     }
 
     fn not(self) -> Sql {
-        Sql { text: format!("(NOT {})", self.text), params: self.params }
+        Sql { text: format!("(NOT {})", self.text), params: self.params, range: self.range }
     }
 }
 
@@ -141,7 +150,27 @@ fn translate(kind: ResourceKind, filter: &Filter) -> Option<Sql> {
         Filter::Not(inner) => Some(translate(kind, inner)?.not()),
         Filter::Present { path } => present(column(kind, path)?),
         Filter::Compare { path, op, value } => compare(column(kind, path)?, *op, value),
-        Filter::ValuePath { .. } => None,
+        Filter::ValuePath { attr, filter } => translate_element(kind, attr, filter),
+    }
+}
+
+/// A value filter `attr[…]` whose condition holds of one element exactly when the same condition on
+/// `attr.sub` holds of the resource: comparisons and presence joined by `or` ("some element matches a
+/// or b" is "some element matches a, or some matches b"). `and`, `not` and `ne` do not distribute that
+/// way (`emails[type eq "work" and value co "x"]` needs both on the same element) and stay residual.
+fn translate_element(kind: ResourceKind, attr: &AttrPath, filter: &Filter) -> Option<Sql> {
+    let full = |path: &AttrPath| -> Option<AttrPath> {
+        if path.uri.is_some() || path.sub_attr.is_some() || attr.sub_attr.is_some() {
+            return None;
+        }
+        Some(AttrPath { uri: attr.uri.clone(), attr: attr.attr.clone(), sub_attr: Some(path.attr.clone()) })
+    };
+    match filter {
+        Filter::Or(left, right) => Some(translate_element(kind, attr, left)?.or(translate_element(kind, attr, right)?)),
+        Filter::Compare { op: CompareOp::Ne, .. } => None,
+        Filter::Compare { path, op, value } => compare(column(kind, &full(path)?)?, *op, value),
+        Filter::Present { path } => present(column(kind, &full(path)?)?),
+        Filter::And(..) | Filter::Not(..) | Filter::ValuePath { .. } => None,
     }
 }
 
@@ -167,9 +196,12 @@ fn compare(column: Column, op: CompareOp, value: &CompValue) -> Option<Sql> {
         (Column::Text { name, folded, nullable }, CompValue::Str(text)) => {
             let text = if folded { fold_case(text) } else { text.clone() };
             let guard = if nullable { format!("{name} IS NOT NULL AND ") } else { String::new() };
-            Some(text_predicate(name, &guard, op, text))
+            let range = op.is_ordering() || op == CompareOp::Sw;
+            Some(text_predicate(name, &guard, op, text).ranged(range))
         }
-        (Column::Time { name }, CompValue::Str(text)) => time_predicate(name, op, text),
+        (Column::Time { name }, CompValue::Str(text)) => {
+            time_predicate(name, op, text).map(|sql| sql.ranged(op.is_ordering()))
+        }
         (Column::Set { table, owner, value, folded }, CompValue::Str(text)) => {
             let text = if folded { fold_case(text) } else { text.clone() };
             let inner = text_predicate(value, "", op, text);
@@ -248,6 +280,15 @@ mod tests {
         check(r#"userName eq "a" and title eq "b""#, Some("(user_name_key = ?)"), Some(r#"title eq "b""#));
         check(r#"userName eq "a" or title eq "b""#, None, Some(r#"userName eq "a" or title eq "b""#));
         check(r#"emails[type eq "work"]"#, None, Some(r#"emails[type eq "work"]"#));
+        check(
+            r#"emails[value eq "a" or value sw "b"]"#,
+            Some(
+                "((seq IN (SELECT user_seq FROM user_emails WHERE (value_key = ?))) OR (seq IN (SELECT user_seq FROM user_emails WHERE (value_key >= ? AND value_key < ?))))",
+            ),
+            None,
+        );
+        check(r#"emails[value ne "a"]"#, None, Some(r#"emails[value ne "a"]"#));
+        check(r#"emails[type eq "work" and value eq "a"]"#, None, Some(r#"emails[type eq "work" and value eq "a"]"#));
         check(
             r#"not (userName eq "a") and active eq false"#,
             Some("((NOT (user_name_key = ?)) AND (active = ?))"),

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{self, Table};
 use super::{Store, StoreError, format_time, now};
+use crate::scim::group::UserGroup;
 use crate::scim::list::{Found, ListQuery};
 use crate::scim::schema::ResourceKind;
 use crate::scim::user::{StoredUser, UserDraft, render};
@@ -150,6 +151,11 @@ impl Store {
         .await
     }
 
+    /// SQLite's query plan for listing users with `query` (see `listing::explain`).
+    pub async fn explain_user_query(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| listing::explain(conn, &USERS, &query)).await
+    }
+
     /// A live user by SCIM id.
     pub async fn get_user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
         let id = id.to_owned();
@@ -165,9 +171,24 @@ impl Store {
 
     /// One page of live users matching `query`, with the total. Attributes with a column are filtered
     /// and sorted in SQL; anything else is evaluated exactly on the rendered resource (`location_base`
-    /// gives `meta.location` the value clients see).
-    pub async fn list_users(&self, query: ListQuery, location_base: String) -> Result<Found<StoredUser>, StoreError> {
-        self.read(move |conn| listing::list(conn, &USERS, &query, &location_base)).await
+    /// gives `meta.location` the value clients see). With `with_groups`, each user's groups are read in
+    /// the same snapshot.
+    pub async fn list_users(
+        &self,
+        query: ListQuery,
+        location_base: String,
+        with_groups: bool,
+    ) -> Result<Found<(StoredUser, Vec<UserGroup>)>, StoreError> {
+        self.read(move |conn| {
+            let found = listing::list(conn, &USERS, &query, &location_base)?;
+            let mut items = Vec::with_capacity(found.items.len());
+            for user in found.items {
+                let groups = if with_groups { super::groups::user_groups(conn, &user.id)? } else { Vec::new() };
+                items.push((user, groups));
+            }
+            Ok(Found { total: found.total, items, next: found.next })
+        })
+        .await
     }
 }
 

@@ -1039,3 +1039,16 @@ fn sigterm_the_instant_the_listening_line_appears_stops_cleanly() {
     );
     assert_no_panic(&stderr, "serve");
 }
+
+/// The binary carries its own SQLite and TLS: it links no system libsqlite, libssl or libcrypto (the
+/// release build links the same libraries as this test build).
+#[test]
+fn the_binary_links_no_system_sqlite_or_openssl() {
+    let output = std::process::Command::new("ldd").arg(BIN).output().expect("ldd runs");
+    let libraries = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "ldd failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(libraries.contains("libc.so"), "ldd listed nothing usable: {libraries}");
+    for forbidden in ["libsqlite", "libssl", "libcrypto"] {
+        assert!(!libraries.contains(forbidden), "the binary links {forbidden}: {libraries}");
+    }
+}

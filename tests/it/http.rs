@@ -358,3 +358,16 @@ async fn users_are_created_durably_and_read_back() {
     assert!(hash.starts_with("$argon2id$"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_names_match_whatever_their_case() {
+    let server = TestServer::start().await;
+    let token = server.token(Scope::Scim).await;
+    for path in ["/scim/v2/users", "/scim/v2/USERS?count=1", "/scim/v2/groups", "/scim/v2/serviceproviderconfig"] {
+        let response = server.client.get(server.url(path)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let response = server.client.get(server.url("/scim/v2/me")).bearer_auth(&token).send().await.unwrap();
+    scim_error(response, StatusCode::NOT_IMPLEMENTED).await;
+    server.stop().await;
+}

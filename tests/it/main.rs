@@ -1,8 +1,16 @@
 //! The integration tests, in one binary: store tests against a real temporary SQLite, in-process HTTP
 //! tests through the `Server` seam on port 0, and black-box tests of the built `scimbox` binary.
 
+mod admin;
+mod browser;
+mod bulk;
 mod cli;
+mod groups;
 mod http;
+mod membership;
+mod platform;
+mod scim_client;
+mod sharing;
 mod store;
 mod support;
 mod tidy;

@@ -231,3 +231,43 @@ async fn commands_on_an_installation_do_not_invent_one() {
     let error = Store::open(&file).unwrap_err();
     assert!(error.to_string().contains("not a directory"), "{error}");
 }
+
+fn list_query(kind: scimbox::scim::schema::ResourceKind, filter: &str) -> scimbox::scim::list::ListQuery {
+    scimbox::scim::list::Params { filter: Some(filter.to_owned()), count: Some("100".into()), ..Default::default() }
+        .into_query(kind, 1000)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn indexed_filters_are_answered_from_indexes() {
+    use scimbox::scim::schema::ResourceKind;
+    let (_dir, store) = open();
+    for i in 0..50 {
+        let body = json!({"userName": format!("u{i}"), "externalId": format!("x{i}"), "displayName": format!("U {i}"),
+                          "emails": [{"value": format!("u{i}@example.com")}]});
+        store.create_user(draft(&body).unwrap(), None).await.unwrap();
+    }
+    for filter in [
+        r#"userName eq "u7""#,
+        r#"email eq "u7@example.com""#,
+        r#"emails.value eq "u7@example.com""#,
+        r#"externalId eq "x7""#,
+        r#"displayName eq "U 7""#,
+        r#"id eq "0191d0e8-0000-7000-8000-000000000000""#,
+        r#"meta.lastModified gt "2030-01-01T00:00:00Z""#,
+        r#"userName sw "u1""#,
+    ] {
+        let plan = store.explain_user_query(list_query(ResourceKind::User, filter)).await.unwrap();
+        assert!(plan.iter().any(|line| line.contains("USING") && line.contains("INDEX")), "{filter}: {plan:?}");
+        assert!(!plan.iter().any(|line| line.starts_with("SCAN users")), "{filter} scans the users table: {plan:?}");
+    }
+    // A filter on an attribute without a column is still answered (exactly, in memory) but scans.
+    let plan = store.explain_user_query(list_query(ResourceKind::User, r#"title eq "x""#)).await.unwrap();
+    assert!(plan.iter().any(|line| line.starts_with("SCAN users")), "{plan:?}");
+
+    for filter in [r#"displayName eq "G""#, r#"externalId eq "g""#, r#"members[value eq "u"]"#, r#"members eq "u""#] {
+        let plan = store.explain_group_query(list_query(ResourceKind::Group, filter)).await.unwrap();
+        assert!(plan.iter().any(|line| line.contains("INDEX")), "{filter}: {plan:?}");
+        assert!(!plan.iter().any(|line| line.starts_with("SCAN groups")), "{filter}: {plan:?}");
+    }
+}

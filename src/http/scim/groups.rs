@@ -20,6 +20,7 @@ use crate::scim::patch::{self, MemberChange};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::{self};
+use crate::store::Precondition;
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -78,8 +79,7 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let (draft, members) = group::draft(&parse_json(&body)?)?;
-    let stored = app.store.create_group(draft, members.unwrap_or_default()).await.map_err(reply::store_error)?;
+    let stored = create_from(app, &parse_json(&body)?).await?;
     let members = if projection.wants(KIND, "members") {
         app.store.get_group(&stored.id, true).await.map_err(reply::store_error)?.and_then(|(_, members)| members)
     } else {
@@ -88,20 +88,48 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     Ok(respond(StatusCode::CREATED, &stored, members.as_deref(), &base, &projection))
 }
 
-/// `GET /Groups/{id}`.
+/// Creates a group from a request body (also for `/Bulk`).
+pub(super) async fn create_from(app: &App, body: &Value) -> Result<StoredGroup, scim::Error> {
+    let (draft, members) = group::draft(body)?;
+    app.store.create_group(draft, members.unwrap_or_default()).await.map_err(reply::store_error)
+}
+
+/// `GET /Groups/{id}`. Members are read only when shown, and then written straight into the response.
 pub async fn get(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
+    let fields = member_fields(&projection);
+    if !projection.wants(KIND, "members") || fields.is_empty() {
+        let (stored, _) =
+            app.store.get_group(id, false).await.map_err(reply::store_error)?.ok_or_else(|| not_found(id))?;
+        if if_none_match(&request, stored.version) {
+            return Ok(not_modified(&stored.etag()));
+        }
+        return Ok(respond(StatusCode::OK, &stored, None, &base, &projection));
+    }
     let (stored, members) = app
         .store
-        .get_group(id, projection.wants(KIND, "members"))
+        .group_with_member_json(id, Vec::new(), base.clone(), fields)
         .await
         .map_err(reply::store_error)?
         .ok_or_else(|| not_found(id))?;
     if if_none_match(&request, stored.version) {
         return Ok(not_modified(&stored.etag()));
     }
-    Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+    let mut rendered = group::render(&stored, &base);
+    projection.apply(KIND, &mut rendered);
+    let mut head = serde_json::to_vec(&rendered).unwrap_or_default();
+    let pieces = if !members.is_empty() && head.pop() == Some(b'}') {
+        head.extend_from_slice(b",\"members\":[");
+        vec![head.into(), members.into(), bytes::Bytes::from_static(b"]}")]
+    } else {
+        vec![serde_json::to_vec(&rendered).unwrap_or_default().into()]
+    };
+    let mut response = reply::with_pieces(StatusCode::OK, reply::SCIM_JSON, pieces);
+    if let Ok(etag) = hyper::header::HeaderValue::from_str(&stored.etag()) {
+        response.headers_mut().insert(hyper::header::ETAG, etag);
+    }
+    Ok(response)
 }
 
 /// `PUT /Groups/{id}`: replaces the group; a body with `members` replaces the member list (writing only
@@ -112,15 +140,21 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let (draft, members) = group::draft(&parse_json(&body)?)?;
-    let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
-    let stored = app
-        .store
-        .update_group(id, precondition, move |_current| Ok((draft, changes)))
-        .await
-        .map_err(reply::store_error)?;
+    let stored = replace_from(app, id, precondition, &parse_json(&body)?).await?;
     let members = read_members(app, &stored, &projection).await?;
     Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+}
+
+/// Replaces a group with a request body (also for `/Bulk`).
+pub(super) async fn replace_from(
+    app: &App,
+    id: &str,
+    precondition: Option<Precondition>,
+    body: &Value,
+) -> Result<StoredGroup, scim::Error> {
+    let (draft, members) = group::draft(body)?;
+    let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
+    app.store.update_group(id, precondition, move |_current| Ok((draft, changes))).await.map_err(reply::store_error)
 }
 
 /// `PATCH /Groups/{id}`: attribute operations and membership changes in one write. Answers 204, as Okta
@@ -132,10 +166,38 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let wants_body = params.attributes.is_some() || params.excluded_attributes.is_some();
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
-    let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let operations = patch::parse_request(&parse_json(&body)?)?;
-    let stored = app
-        .store
+    let body = parse_json(&read_body(request, app.config.limits.max_body_bytes).await?)?;
+    let stored = patch_from(app, id, precondition, &body).await?;
+    // What the Activity page says about this request: the membership changes, which the answer lacks.
+    let name = stored.attributes.get("displayName").and_then(Value::as_str).unwrap_or(id);
+    let note = crate::http::admin::recorder::group_patch_note(&body, name);
+    if !wants_body {
+        let mut response = no_content();
+        if let Ok(etag) = hyper::header::HeaderValue::from_str(&stored.etag()) {
+            response.headers_mut().insert(hyper::header::ETAG, etag);
+        }
+        if let Some(note) = note {
+            response.extensions_mut().insert(note);
+        }
+        return Ok(response);
+    }
+    let members = read_members(app, &stored, &projection).await?;
+    let mut response = respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection);
+    if let Some(note) = note {
+        response.extensions_mut().insert(note);
+    }
+    Ok(response)
+}
+
+/// Applies a PATCH request body to a group (also for `/Bulk`).
+pub(super) async fn patch_from(
+    app: &App,
+    id: &str,
+    precondition: Option<Precondition>,
+    body: &Value,
+) -> Result<StoredGroup, scim::Error> {
+    let operations = patch::parse_request(body)?;
+    app.store
         .update_group(id, precondition, move |current| {
             let mut attributes = current.attributes.clone();
             let changes = patch::apply(KIND, &current.id, &mut attributes, &operations)?;
@@ -143,16 +205,7 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
             Ok((draft, changes))
         })
         .await
-        .map_err(reply::store_error)?;
-    if !wants_body {
-        let mut response = no_content();
-        if let Ok(etag) = hyper::header::HeaderValue::from_str(&stored.etag()) {
-            response.headers_mut().insert(hyper::header::ETAG, etag);
-        }
-        return Ok(response);
-    }
-    let members = read_members(app, &stored, &projection).await?;
-    Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
+        .map_err(reply::store_error)
 }
 
 async fn read_members(

@@ -2,6 +2,7 @@
 //! live in `scim/` (what a resource may contain, how it reads) and `store/` (uniqueness, durability).
 //! This file holds what every resource's handlers share: base URLs, bodies, ETags, projection.
 
+pub mod bulk;
 pub mod discovery;
 pub mod groups;
 pub mod root;
@@ -85,7 +86,7 @@ pub fn if_none_match<B>(request: &Request<B>, current: i64) -> bool {
     value.trim() == "*" || value.split(',').filter_map(tag_version).any(|version| version == current)
 }
 
-fn tag_version(tag: &str) -> Option<i64> {
+pub(super) fn tag_version(tag: &str) -> Option<i64> {
     let tag = tag.trim();
     let tag = tag.strip_prefix("W/").unwrap_or(tag);
     tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()

@@ -43,10 +43,11 @@ pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let mut total = 0;
     if let Some(query) = users {
         let projection = projection_of(ResourceKind::User, &query)?;
-        let found = app.store.list_users(query, base.clone()).await.map_err(reply::store_error)?;
+        let with_groups = projection.wants(ResourceKind::User, "groups");
+        let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
         total += found.total;
-        for stored in &found.items {
-            resources.push(super::users::present(app, stored, &base, &projection).await?);
+        for (stored, groups) in &found.items {
+            resources.push(super::users::render_with(stored, groups, &base, &projection));
         }
     }
     if let Some(mut query) = groups {

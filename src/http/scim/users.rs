@@ -13,35 +13,37 @@ use super::{
 use crate::http::App;
 use crate::http::reply::{self, Body};
 use crate::http::routes::read_body;
-use crate::scim::group::render_user_groups;
+use crate::scim::group::{UserGroup, render_user_groups};
 use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, PatchOp};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::user::{self, StoredUser};
 use crate::scim::{self};
-use crate::store::PasswordChange;
+use crate::store::{PasswordChange, Precondition};
 
 const KIND: ResourceKind = ResourceKind::User;
 
-/// Renders a user with its groups (read only when the projection shows them) and applies the projection.
-pub(super) async fn present(
-    app: &App,
-    stored: &StoredUser,
-    base: &str,
-    projection: &Projection,
-) -> Result<Value, scim::Error> {
+/// Renders a user with `groups` and applies the projection.
+pub(super) fn render_with(stored: &StoredUser, groups: &[UserGroup], base: &str, projection: &Projection) -> Value {
     let mut rendered = user::render(stored, base);
-    if projection.wants(KIND, "groups") {
-        let groups = app.store.user_groups(&stored.id).await.map_err(reply::store_error)?;
-        if !groups.is_empty()
-            && let Some(object) = rendered.as_object_mut()
-        {
-            object.insert("groups".into(), render_user_groups(&groups, base));
-        }
+    if !groups.is_empty()
+        && let Some(object) = rendered.as_object_mut()
+    {
+        object.insert("groups".into(), render_user_groups(groups, base));
     }
     projection.apply(KIND, &mut rendered);
-    Ok(rendered)
+    rendered
+}
+
+/// Renders a user, reading its groups when the projection shows them.
+async fn present(app: &App, stored: &StoredUser, base: &str, projection: &Projection) -> Result<Value, scim::Error> {
+    let groups = if projection.wants(KIND, "groups") {
+        app.store.user_groups(&stored.id).await.map_err(reply::store_error)?
+    } else {
+        Vec::new()
+    };
+    Ok(render_with(stored, &groups, base, projection))
 }
 
 async fn respond(
@@ -62,13 +64,18 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let mut draft = user::draft(&parse_json(&body)?)?;
+    let stored = create_from(app, &parse_json(&body)?).await?;
+    respond(app, StatusCode::CREATED, &stored, &base, &projection).await
+}
+
+/// Creates a user from a request body (also for `/Bulk`).
+pub(super) async fn create_from(app: &App, body: &Value) -> Result<StoredUser, scim::Error> {
+    let mut draft = user::draft(body)?;
     let password_hash = match draft.password.take() {
         Some(password) => Some(hash_password(password).await?),
         None => None,
     };
-    let stored = app.store.create_user(draft, password_hash).await.map_err(reply::store_error)?;
-    respond(app, StatusCode::CREATED, &stored, &base, &projection).await
+    app.store.create_user(draft, password_hash).await.map_err(reply::store_error)
 }
 
 /// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
@@ -89,17 +96,23 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let mut draft = user::draft(&parse_json(&body)?)?;
+    let stored = replace_from(app, id, precondition, &parse_json(&body)?).await?;
+    respond(app, StatusCode::OK, &stored, &base, &projection).await
+}
+
+/// Replaces a user with a request body (also for `/Bulk`).
+pub(super) async fn replace_from(
+    app: &App,
+    id: &str,
+    precondition: Option<Precondition>,
+    body: &Value,
+) -> Result<StoredUser, scim::Error> {
+    let mut draft = user::draft(body)?;
     let password = match draft.password.take() {
         Some(password) => PasswordChange::Set(hash_password(password).await?),
         None => PasswordChange::Keep,
     };
-    let stored = app
-        .store
-        .update_user(id, precondition, move |_current| Ok((draft, password)))
-        .await
-        .map_err(reply::store_error)?;
-    respond(app, StatusCode::OK, &stored, &base, &projection).await
+    app.store.update_user(id, precondition, move |_current| Ok((draft, password))).await.map_err(reply::store_error)
 }
 
 /// `PATCH /Users/{id}`: the operations are applied to the stored user inside one write, the result is
@@ -109,15 +122,25 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let operations = patch::parse_request(&parse_json(&body)?)?;
+    let stored = patch_from(app, id, precondition, &parse_json(&body)?).await?;
+    respond(app, StatusCode::OK, &stored, &base, &projection).await
+}
+
+/// Applies a PATCH request body to a user (also for `/Bulk`).
+pub(super) async fn patch_from(
+    app: &App,
+    id: &str,
+    precondition: Option<Precondition>,
+    body: &Value,
+) -> Result<StoredUser, scim::Error> {
+    let operations = patch::parse_request(body)?;
     // argon2 must not run on the writer thread: every password the operations could set is hashed now.
     let mut hashes = HashMap::new();
     for password in passwords_in(&operations) {
         let hash = hash_password(password.clone()).await?;
         hashes.insert(password, hash);
     }
-    let stored = app
-        .store
+    app.store
         .update_user(id, precondition, move |current| {
             let mut attributes = current.attributes.clone();
             patch::apply(KIND, &current.id, &mut attributes, &operations)?;
@@ -132,8 +155,7 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
             Ok((draft, password))
         })
         .await
-        .map_err(reply::store_error)?;
-    respond(app, StatusCode::OK, &stored, &base, &projection).await
+        .map_err(reply::store_error)
 }
 
 /// Every string an operation could make the new password: a `password` path's value, or a `password`
@@ -187,11 +209,10 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
     let query = params.into_query(KIND, max_results)?;
     let projection = Projection::parse(KIND, query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
     let page = query.page;
-    let found = app.store.list_users(query, base.clone()).await.map_err(reply::store_error)?;
-    let mut resources = Vec::with_capacity(found.items.len());
-    for stored in &found.items {
-        resources.push(present(app, stored, &base, &projection).await?);
-    }
+    let with_groups = projection.wants(KIND, "groups");
+    let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
+    let resources =
+        found.items.iter().map(|(stored, groups)| render_with(stored, groups, &base, &projection)).collect();
     Ok(reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next)))
 }
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Load benchmark of scimbox: builds release, measures a bare hyper hello-world (benches/scimload's `hello`,
+# same hyper/tokio versions) as the baseline, then starts scimbox on a temporary data directory and port
+# and runs every scimload scenario at a small and a large number of users, each seeded over SCIM. Prints
+# a table with each scenario's throughput as a fraction of hello-world's, measured in this same run.
+#
+# Everything listens on and connects to 127.0.0.1 only. The generator and the servers share this
+# machine's cores, so absolute figures say as much about the machine as about scimbox: read the ratios.
+#
+# Settings (environment): USERS_SMALL (1000), USERS_LARGE (1000000), CONNECTIONS (32), DURATION (10s),
+# WARMUP (2s), GROUP_COUNT (10), GROUP_SIZE_SMALL (10), GROUP_SIZE_LARGE (USERS_LARGE / 10),
+# SCENARIOS ("lookup import group-patch okta-mix create"), RESULTS (a directory to keep the JSON results
+# and server logs in; a temporary one, removed at the end, by default). scimbox's own SCIMBOX_* variables
+# pass through (e.g. SCIMBOX_LOG_LEVEL=warn).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS_SMALL=${USERS_SMALL:-1000}
+USERS_LARGE=${USERS_LARGE:-1000000}
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+GROUP_COUNT=${GROUP_COUNT:-10}
+GROUP_SIZE_SMALL=${GROUP_SIZE_SMALL:-10}
+GROUP_SIZE_LARGE=${GROUP_SIZE_LARGE:-$((USERS_LARGE / 10))}
+SCENARIOS=${SCENARIOS:-lookup import group-patch okta-mix create}
+
+began=$SECONDS
+if ! command -v jq >/dev/null; then
+    echo "== installing jq (reads the JSON results)"
+    apt-get update -qq && apt-get install -y -qq jq >/dev/null
+fi
+
+if [[ -n ${RESULTS:-} ]]; then
+    work=$RESULTS
+    mkdir -p "$work"
+else
+    work=$(mktemp -d)
+fi
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    # Data directories can be large (a million users); the results stay only when asked for.
+    rm -rf "$work"/data-*
+    [[ -n ${RESULTS:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== build (release)"
+cargo build --release --locked -p scimbox -p scimload
+bin=target/release
+
+# Prints the first line a background process writes to FILE, waiting for it (or for the process to die).
+first_line() {
+    local file=$1 pid=$2
+    for _ in $(seq 600); do
+        if [[ $(wc -l <"$file") -ge 1 ]]; then
+            head -n 1 "$file"
+            return
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "error: the server exited before printing its address" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "error: the server printed no address within 60 s" >&2
+    return 1
+}
+
+# run_scimload NAME ARGS...: one scimload run writing $work/NAME.json; a failed run is reported, not fatal.
+run_scimload() {
+    local name=$1
+    shift
+    echo "-- $name"
+    if ! "$bin/scimload" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
+        --json "$work/$name.json" "$@"; then
+        echo "($name failed; see above)"
+    fi
+}
+
+hello_rps() {
+    "$bin/hello" --listen 127.0.0.1:0 >"$work/hello.out" &
+    local pid=$!
+    pids+=("$pid")
+    local url
+    url=$(first_line "$work/hello.out" "$pid")
+    url=${url#hello listening on }
+    run_scimload "$1" --base-url "$url" --scenario hello
+    kill "$pid"
+    wait "$pid" || true
+}
+
+# level LABEL USERS GROUP_SIZE: a fresh scimbox holding USERS users, every scenario against it.
+level() {
+    local label=$1 users=$2 group_size=$3
+    local data="$work/data-$label"
+    mkdir -p "$data"
+    "$bin/scimbox" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/scimbox-$label.out" 2>"$work/scimbox-$label.log" &
+    local pid=$!
+    pids+=("$pid")
+    local line base
+    line=$(first_line "$work/scimbox-$label.out" "$pid")
+    base="${line##* listening on }/scim/v2"
+    SCIMLOAD_TOKEN=$("$bin/scimbox" token create --data-dir "$data" --name load | tail -n 1)
+    export SCIMLOAD_TOKEN
+    local data_args=(--base-url "$base" --seed-users "$users" --seed-groups "$GROUP_COUNT" --group-size "$group_size")
+
+    echo "== $users users: seeding over SCIM ($CONNECTIONS connections)"
+    local seeded=$SECONDS
+    "$bin/scimload" "${data_args[@]}" --scenario okta-mix --seed-only --connections "$CONNECTIONS" \
+        --json "$work/seed-$label.json"
+    echo "seeding $users users and $GROUP_COUNT groups of $group_size took $((SECONDS - seeded)) s"
+    echo "$((SECONDS - seeded))" >"$work/seed-$label.seconds"
+
+    local scenario
+    for scenario in $SCENARIOS; do
+        run_scimload "$label-$scenario" "${data_args[@]}" --scenario "$scenario"
+    done
+    du -sh "$data" | awk '{ print "database: " $1 }'
+    ps -o rss= -p "$pid" | awk '{ printf "scimbox RSS: %.0f MB\n", $1 / 1024 }'
+    kill "$pid"
+    wait "$pid" || true
+    rm -rf "$data"
+}
+
+echo "== hello-world baseline ($CONNECTIONS connections)"
+hello_rps hello-before
+level small "$USERS_SMALL" "$GROUP_SIZE_SMALL"
+level large "$USERS_LARGE" "$GROUP_SIZE_LARGE"
+echo "== hello-world baseline again (the machine may have drifted)"
+hello_rps hello-after
+
+rps() { jq -r '.requests_per_second // empty' "$work/$1.json" 2>/dev/null || true; }
+before=$(rps hello-before)
+after=$(rps hello-after)
+baseline=$(awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { if (a > 0 && b > 0) print (a + b) / 2; else print a + b }')
+
+echo
+echo "scimload, $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up; generator and server share $(nproc) cores."
+echo "hello-world: $before req/s before, $after req/s after; ratios are to their mean ($baseline req/s)."
+printf '%-28s %9s %10s %9s %9s %8s %9s\n' scenario users "req/s" "p50 ms" "p99 ms" errors "vs hello"
+row() {
+    local name=$1 label=$2 users=$3 file="$work/$1.json"
+    if [[ ! -s $file ]]; then
+        printf '%-28s %9s %10s\n' "$label" "$users" "(failed)"
+        return
+    fi
+    jq -r --arg label "$label" --arg users "$users" --argjson base "$baseline" '
+        [$label, $users, .requests_per_second, .latency_ms.p50, .latency_ms.p99, .errors,
+         (if $base > 0 then 100 * .requests_per_second / $base else 0 end)] | @tsv' "$file" |
+        awk -F'\t' '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%%\n", $1, $2, $3, $4, $5, $6, $7 }'
+}
+row hello-before "hello (before)" -
+for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SIZE_LARGE"; do
+    IFS=: read -r label users group_size <<<"$pair"
+    for scenario in $SCENARIOS; do
+        name=$scenario
+        [[ $scenario == group-patch ]] && name="group-patch ($group_size/group)"
+        row "$label-$scenario" "$name" "$users"
+    done
+done
+row hello-after "hello (after)" -
+for label in small large; do
+    [[ -s $work/seed-$label.json ]] || continue
+    jq -r --arg label "$label" --arg wall "$(cat "$work/seed-$label.seconds" 2>/dev/null || echo '?')" '
+        "seeding (\($label)): \(.seeding.users_created) users created at \((.seeding.users_per_second // 0) | floor)/s, \(.seeding.groups_created) groups; \($wall) s in all"' \
+        "$work/seed-$label.json"
+done
+echo "wall time: $((SECONDS - began)) s"

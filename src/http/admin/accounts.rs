@@ -1,0 +1,92 @@
+//! Admin accounts from the page: list them, add one, remove another, change your own password. The last
+//! admin cannot be removed, and nobody removes themselves (another admin does), so the page can never
+//! lock everyone out. A changed password ends the admin's other sessions.
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::session::{Caller, USERNAME_MAX_CHARS, admin_json, hash_password, verify_password};
+use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
+use crate::credentials;
+use crate::http::App;
+use crate::store::{AdminRemoval, StoreError};
+
+/// `GET /admin/api/admins`.
+pub async fn list(app: &App, caller: &Caller) -> ApiResult {
+    let admins = app.store.list_admins().await?;
+    let admins: Vec<_> = admins
+        .iter()
+        .map(|admin| {
+            let mut value = admin_json(admin);
+            value["you"] = json!(admin.id == caller.admin.id);
+            value
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, &json!({ "admins": admins })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAdmin {
+    username: String,
+    password: String,
+}
+
+/// `POST /admin/api/admins`.
+pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
+    let NewAdmin { username, password } = body(request).await?;
+    let username = checked_name("the user name", &username, USERNAME_MAX_CHARS)?;
+    credentials::check_password(&username, &password).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let hash = hash_password(app, password).await?;
+    match app.store.create_admin(&username, hash).await {
+        Ok(admin) => {
+            tracing::info!(admin = %caller.admin.username, added = %admin.username, "admin added in the page");
+            Ok(answer(StatusCode::CREATED, &json!({ "admin": admin_json(&admin) })))
+        }
+        Err(StoreError::Conflict(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, format!("an admin named {username:?} exists already")))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `DELETE /admin/api/admins/{id}`.
+pub async fn remove(app: &App, caller: &Caller, id: &str) -> ApiResult {
+    if id == caller.admin.id {
+        return Err(ApiError::bad_request("you cannot remove yourself; another admin can"));
+    }
+    match app.store.delete_admin(id).await {
+        Ok(AdminRemoval::Removed(admin)) => {
+            tracing::info!(admin = %caller.admin.username, removed = %admin.username, "admin removed in the page");
+            Ok(no_content())
+        }
+        Ok(AdminRemoval::Last) => Err(ApiError::new(StatusCode::CONFLICT, "the last admin cannot be removed")),
+        Err(StoreError::NotFound(_)) => Err(ApiError::not_found(format!("there is no admin with id {id:?}"))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /admin/api/password`: changes the caller's own password; their other sessions end.
+pub async fn change_password(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
+    let PasswordChange { current_password, new_password } = body(request).await?;
+    let found = app.store.admin_credentials_by_id(&caller.admin.id).await?.ok_or_else(ApiError::unauthorized)?;
+    let bounded = current_password.len() <= credentials::PASSWORD_MAX_BYTES;
+    if !(bounded && verify_password(app, current_password, found.password_hash).await?) {
+        return Err(ApiError::bad_request("the current password is wrong"));
+    }
+    credentials::check_password(&caller.admin.username, &new_password)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let hash = hash_password(app, new_password).await?;
+    app.store.set_admin_password(&caller.admin.id, hash, Some(caller.session_hash.clone())).await?;
+    tracing::info!(admin = %caller.admin.username, "admin changed their password");
+    Ok(no_content())
+}

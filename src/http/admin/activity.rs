@@ -1,0 +1,77 @@
+//! The Activity page's API: recorded SCIM requests, newest first, filtered by outcome, resource and text,
+//! in pages that continue from the last entry shown (`before`), so new requests never shift a page.
+
+use hyper::{Request, StatusCode};
+use serde_json::json;
+
+use super::{ApiError, ApiResult, answer, param, query};
+use crate::http::App;
+use crate::store::{ActivityQuery, StatusFilter};
+
+/// The resources an entry can be about (see `recorder::resource_of`).
+const RESOURCES: [&str; 9] =
+    ["Users", "Groups", "Bulk", "Me", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas", "other"];
+
+/// `GET /admin/api/activity?status=&resource=&q=&before=&count=`.
+pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
+    let params = query(request);
+    let status = match param(&params, "status") {
+        None | Some("" | "all") => None,
+        Some("succeeded") => Some(StatusFilter::Succeeded),
+        Some("failed") => Some(StatusFilter::Failed),
+        Some("4xx") => Some(StatusFilter::ClientErrors),
+        Some("5xx") => Some(StatusFilter::ServerErrors),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "status {other:?} is not one of all, succeeded, failed, 4xx, 5xx"
+            )));
+        }
+    };
+    let resource = match param(&params, "resource") {
+        None | Some("" | "all") => None,
+        Some(known) if RESOURCES.contains(&known) => Some(known.to_owned()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "resource {other:?} is not one of all, {}",
+                RESOURCES.join(", ")
+            )));
+        }
+    };
+    let text = param(&params, "q").map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    if text.as_deref().is_some_and(|t| t.chars().count() > 256) {
+        return Err(ApiError::bad_request("the search text must be at most 256 characters"));
+    }
+    let before = match param(&params, "before") {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("before must be a whole number"))?),
+    };
+    let count = match param(&params, "count") {
+        None | Some("") => 50,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n @ 1..=200) => n,
+            _ => return Err(ApiError::bad_request("count must be a whole number from 1 to 200")),
+        },
+    };
+    let page = app.store.list_activity(ActivityQuery { status, resource, text, before, count }).await?;
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .map(|record| {
+            let e = &record.entry;
+            json!({
+                "seq": record.seq,
+                "at": e.at,
+                "requestId": e.request_id,
+                "tokenName": e.token_name,
+                "method": e.method,
+                "path": e.path,
+                "resource": e.resource,
+                "status": e.status,
+                "latencyMs": (e.latency_us as f64) / 1000.0,
+                "summary": e.summary,
+                "error": e.error,
+            })
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, &json!({ "total": page.total, "items": items, "next": page.next })))
+}

@@ -1,0 +1,127 @@
+//! Users and groups as the page shows them: paged and searchable lists, a user with its groups and SCIM
+//! attributes, a group with a page of its members. Everything here is read-only: users and groups are
+//! managed by the identity provider over SCIM ("managed by SCIM" in the page), never edited here.
+
+use hyper::{Request, StatusCode};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult, answer, paging, param, query};
+use crate::http::App;
+use crate::store::{DirectoryGroup, DirectoryMember, DirectoryQuery, DirectoryUser};
+
+/// Where every user and group comes from today. Kept in the answers so that the page can tell SCIM
+/// resources from local ones once those exist.
+const SOURCE: &str = "scim";
+
+fn user_json(user: &DirectoryUser) -> Value {
+    json!({
+        "id": user.id,
+        "userName": user.user_name,
+        "name": user.name,
+        "email": user.email,
+        "active": user.active,
+        "lastModified": user.last_modified,
+        "source": SOURCE,
+    })
+}
+
+fn group_json(group: &DirectoryGroup) -> Value {
+    json!({
+        "id": group.id,
+        "displayName": group.display_name,
+        "externalId": group.external_id,
+        "members": group.members,
+        "lastModified": group.last_modified,
+        "source": SOURCE,
+    })
+}
+
+fn member_json(member: &DirectoryMember) -> Value {
+    json!({
+        "id": member.id,
+        "type": member.kind,
+        "display": member.display,
+        "userName": member.user_name,
+        "active": member.active,
+    })
+}
+
+fn search_text(params: &[(String, String)]) -> Result<Option<&str>, ApiError> {
+    let text = param(params, "q").map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > 256) {
+        return Err(ApiError::bad_request("the search text must be at most 256 characters"));
+    }
+    Ok(text)
+}
+
+/// `GET /admin/api/users?q=&status=active|deactivated&start=&count=`.
+pub async fn users<B>(app: &App, request: &Request<B>) -> ApiResult {
+    let params = query(request);
+    let (start, count) = paging(&params)?;
+    let active = match param(&params, "status") {
+        None | Some("" | "all") => None,
+        Some("active") => Some(true),
+        Some("deactivated") => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("status {other:?} is not one of all, active, deactivated")));
+        }
+    };
+    let text = search_text(&params)?.map(str::to_owned);
+    let page = app.store.directory_users(DirectoryQuery { text, active, start, count }).await?;
+    Ok(answer(
+        StatusCode::OK,
+        &json!({
+            "total": page.total, "start": start, "count": count,
+            "items": page.items.iter().map(user_json).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// `GET /admin/api/users/{id}`: the user's row, its SCIM resource and its groups.
+pub async fn user<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
+    let missing = || ApiError::not_found(format!("there is no user with id {id:?}"));
+    let row = app.store.directory_user(id).await?.ok_or_else(missing)?;
+    let stored = app.store.get_user(id).await?.ok_or_else(missing)?;
+    let base = crate::http::scim::base_url(app, request);
+    let resource = crate::scim::user::render(&stored, &base);
+    let groups = app.store.user_groups(id).await?;
+    let groups: Vec<Value> =
+        groups.iter().map(|g| json!({ "id": g.id, "displayName": g.display, "direct": g.direct })).collect();
+    Ok(answer(StatusCode::OK, &json!({ "user": user_json(&row), "resource": resource, "groups": groups })))
+}
+
+/// `GET /admin/api/groups?q=&start=&count=`.
+pub async fn groups<B>(app: &App, request: &Request<B>) -> ApiResult {
+    let params = query(request);
+    let (start, count) = paging(&params)?;
+    let text = search_text(&params)?.map(str::to_owned);
+    let page = app.store.directory_groups(DirectoryQuery { text, active: None, start, count }).await?;
+    Ok(answer(
+        StatusCode::OK,
+        &json!({
+            "total": page.total, "start": start, "count": count,
+            "items": page.items.iter().map(group_json).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// `GET /admin/api/groups/{id}?start=&count=`: the group and one page of its members.
+pub async fn group<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
+    let params = query(request);
+    let (start, count) = paging(&params)?;
+    let (group, members) = app
+        .store
+        .directory_group(id, start, count)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no group with id {id:?}")))?;
+    Ok(answer(
+        StatusCode::OK,
+        &json!({
+            "group": group_json(&group),
+            "members": {
+                "total": members.total, "start": start, "count": count,
+                "items": members.items.iter().map(member_json).collect::<Vec<_>>(),
+            },
+        }),
+    ))
+}

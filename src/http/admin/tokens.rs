@@ -1,0 +1,101 @@
+//! Integrations → SCIM: the base URL an identity provider is given, and the SCIM tokens (generate, list,
+//! revoke). A new token's text is in exactly one answer, the one that created it.
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::session::Caller;
+use super::{ApiError, ApiResult, answer, body, checked_name};
+use crate::credentials::{self, Scope};
+use crate::http::App;
+use crate::store::{RevokeOutcome, StoreError, TokenRecord};
+
+/// Longest token name.
+const NAME_MAX_CHARS: usize = 100;
+
+fn token_json(token: &TokenRecord) -> Value {
+    let now = crate::store::format_time(crate::store::now());
+    let status = if token.revoked_at.is_some() {
+        "revoked"
+    } else if token.expires_at.as_deref().is_some_and(|at| at <= now.as_str()) {
+        "expired"
+    } else {
+        "active"
+    };
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix(),
+        "scope": token.scope.as_str(),
+        "createdAt": token.created_at,
+        "lastUsedAt": token.last_used_at,
+        "expiresAt": token.expires_at,
+        "revokedAt": token.revoked_at,
+        "status": status,
+    })
+}
+
+/// `GET /admin/api/integration`: what an identity provider needs besides a token.
+pub fn integration<B>(app: &App, request: &Request<B>) -> ApiResult {
+    let base = crate::http::scim::base_url(app, request);
+    Ok(answer(
+        StatusCode::OK,
+        &json!({
+            "scimBaseUrl": format!("{base}/scim/v2"),
+            "publicUrlConfigured": app.config.public_url.is_some(),
+        }),
+    ))
+}
+
+/// `GET /admin/api/tokens`: every token, newest first, revoked ones included.
+pub async fn list(app: &App) -> ApiResult {
+    let tokens = app.store.list_tokens().await?;
+    Ok(answer(StatusCode::OK, &json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewToken {
+    name: String,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// `POST /admin/api/tokens`: a new token, shown in this answer only.
+pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
+    let NewToken { name, expires_in_days, scope } = body(request).await?;
+    let name = checked_name("the token name", &name, NAME_MAX_CHARS)?;
+    let scope = match scope.as_deref() {
+        None | Some("scim") => Scope::Scim,
+        Some("platform") => Scope::Platform,
+        Some(other) => return Err(ApiError::bad_request(format!("scope {other:?} is not scim or platform"))),
+    };
+    if expires_in_days.is_some_and(|days| !(1..=36_500).contains(&days)) {
+        return Err(ApiError::bad_request("expiresInDays must be from 1 to 36500, or left out for no expiry"));
+    }
+    let (record, token) = app.store.create_token(&name, scope, expires_in_days).await?;
+    tracing::info!(admin = %caller.admin.username, token = %record.id, name = %record.name, "token created in the page");
+    Ok(answer(StatusCode::CREATED, &json!({ "token": token_json(&record), "secret": token.text() })))
+}
+
+/// `DELETE /admin/api/tokens/{id}`: revokes the token; a running server refuses it from the next request.
+pub async fn revoke(app: &App, caller: &Caller, id: &str) -> ApiResult {
+    if !credentials::is_token_id(id) {
+        return Err(ApiError::not_found(format!("there is no token {id:?}")));
+    }
+    match app.store.revoke_token(id).await {
+        Ok(RevokeOutcome::Revoked(token)) => {
+            tracing::info!(admin = %caller.admin.username, token = %token.id, "token revoked in the page");
+            Ok(answer(StatusCode::OK, &json!({ "token": token_json(&token), "alreadyRevoked": false })))
+        }
+        Ok(RevokeOutcome::AlreadyRevoked(token)) => {
+            Ok(answer(StatusCode::OK, &json!({ "token": token_json(&token), "alreadyRevoked": true })))
+        }
+        Err(StoreError::NotFound(_)) => Err(ApiError::not_found(format!("there is no token {id:?}"))),
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,178 @@
+//! `POST /Bulk` (RFC 7644 §3.7): runs each operation as the ordinary handler would, in an order that
+//! lets `bulkId` references resolve (an operation waits until the operations it refers to have run), and
+//! reports every outcome. Each operation is atomic on its own; `failOnErrors` stops the run after that
+//! many errors, and the operations not run are left out of the response.
+
+use std::collections::{HashMap, HashSet};
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use super::{base_url, parse_json, tag_version};
+use crate::http::App;
+use crate::http::reply::{self, Body};
+use crate::http::routes::read_body;
+use crate::scim::bulk::{self, Method, Operation, Outcome};
+use crate::scim::schema::ResourceKind;
+use crate::scim::{self};
+use crate::store::Precondition;
+
+pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
+    let base = base_url(app, &request);
+    let body = read_body(request, app.config.limits.max_body_bytes).await?;
+    let request = bulk::parse_request(&parse_json(&body)?, app.config.limits.bulk_max_operations)?;
+
+    let mut creators: HashMap<String, usize> = HashMap::new();
+    let mut duplicates = HashSet::new();
+    for (index, operation) in request.operations.iter().enumerate() {
+        if let Ok(Operation { method: Method::Post, bulk_id: Some(bulk_id), .. }) = operation
+            && creators.insert(bulk_id.clone(), index).is_some()
+        {
+            duplicates.insert(index);
+        }
+    }
+
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; request.operations.len()];
+    let mut resolved: HashMap<String, String> = HashMap::new();
+    let mut failed: HashSet<String> = HashSet::new();
+    let mut errors = 0;
+    let mut pending: Vec<usize> = (0..request.operations.len()).collect();
+    'run: while !pending.is_empty() {
+        let mut waiting = Vec::new();
+        let mut progressed = false;
+        for index in pending {
+            if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
+                break 'run;
+            }
+            let outcome = match &request.operations[index] {
+                Err(error) => Some(failure(None, None, error.clone())),
+                Ok(operation) if duplicates.contains(&index) => Some(failure(
+                    Some(operation),
+                    None,
+                    scim::Error::invalid_value("this bulkId is used by an earlier POST of the same request"),
+                )),
+                Ok(operation) => {
+                    let references = bulk::references(operation);
+                    if let Some(unknown) = references.iter().find(|r| !creators.contains_key(*r)) {
+                        Some(failure(
+                            Some(operation),
+                            None,
+                            scim::Error::invalid_value(format!("bulkId:{unknown} names no POST of this request")),
+                        ))
+                    } else if let Some(broken) = references.iter().find(|r| failed.contains(*r)) {
+                        Some(failure(
+                            Some(operation),
+                            Some(409),
+                            scim::Error::invalid_value(format!("it refers to bulkId:{broken}, whose operation failed")),
+                        ))
+                    } else if references.iter().all(|r| resolved.contains_key(r)) {
+                        let outcome = run(app, &base, &bulk::substitute(operation, &resolved)).await;
+                        if let Some(bulk_id) = &operation.bulk_id {
+                            match (&outcome.error, &outcome.location) {
+                                (None, Some(location)) => {
+                                    let id = location.rsplit('/').next().unwrap_or_default().to_owned();
+                                    resolved.insert(bulk_id.clone(), id);
+                                }
+                                _ => {
+                                    failed.insert(bulk_id.clone());
+                                }
+                            }
+                        }
+                        Some(outcome)
+                    } else {
+                        waiting.push(index);
+                        None
+                    }
+                }
+            };
+            if let Some(outcome) = outcome {
+                progressed = true;
+                if outcome.error.is_some() {
+                    errors += 1;
+                }
+                outcomes[index] = Some(outcome);
+            }
+        }
+        if !progressed {
+            // Everything left waits on something else that is waiting: a cycle of references.
+            for index in waiting {
+                if let Ok(operation) = &request.operations[index] {
+                    outcomes[index] = Some(failure(
+                        Some(operation),
+                        Some(409),
+                        scim::Error::invalid_value("its bulkId references form a cycle that cannot be resolved"),
+                    ));
+                }
+            }
+            break;
+        }
+        pending = waiting;
+    }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    Ok(reply::scim_json(StatusCode::OK, &bulk::response(&outcomes)))
+}
+
+/// A failed operation's outcome (`status` overrides the error's own status, e.g. 409 for references).
+fn failure(operation: Option<&Operation>, status: Option<u16>, error: scim::Error) -> Outcome {
+    Outcome {
+        method: operation.map_or(Method::Post, |o| o.method),
+        bulk_id: operation.and_then(|o| o.bulk_id.clone()),
+        location: None,
+        version: None,
+        status: status.unwrap_or_else(|| error.status()),
+        error: Some(error),
+    }
+}
+
+/// Runs one operation whose references are all substituted.
+async fn run(app: &App, base: &str, operation: &Operation) -> Outcome {
+    let target = match bulk::parse_path(operation.method, &operation.path) {
+        Ok(target) => target,
+        Err(error) => return failure(Some(operation), None, error),
+    };
+    let precondition = operation.version.as_deref().map(|version| match version.trim() {
+        "*" => Precondition::Any,
+        tags => Precondition::Versions(tags.split(',').filter_map(tag_version).collect()),
+    });
+    let data = operation.data.clone().unwrap_or_default();
+    let id = target.id.as_deref().unwrap_or_default();
+    let done = |location: Option<String>, version: Option<String>, status: u16| Outcome {
+        method: operation.method,
+        bulk_id: operation.bulk_id.clone(),
+        location,
+        version,
+        status,
+        error: None,
+    };
+    let location = |kind: ResourceKind, id: &str| {
+        let endpoint = if kind == ResourceKind::User { "Users" } else { "Groups" };
+        Some(format!("{base}/scim/v2/{endpoint}/{id}"))
+    };
+    let result = match (operation.method, target.kind) {
+        (Method::Post, ResourceKind::User) => {
+            super::users::create_from(app, &data).await.map(|u| done(location(target.kind, &u.id), Some(u.etag()), 201))
+        }
+        (Method::Post, ResourceKind::Group) => super::groups::create_from(app, &data)
+            .await
+            .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 201)),
+        (Method::Put, ResourceKind::User) => super::users::replace_from(app, id, precondition, &data)
+            .await
+            .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
+        (Method::Put, ResourceKind::Group) => super::groups::replace_from(app, id, precondition, &data)
+            .await
+            .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 200)),
+        (Method::Patch, ResourceKind::User) => super::users::patch_from(app, id, precondition, &data)
+            .await
+            .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
+        (Method::Patch, ResourceKind::Group) => super::groups::patch_from(app, id, precondition, &data)
+            .await
+            .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 204)),
+        (Method::Delete, ResourceKind::User) => {
+            app.store.delete_user(id, precondition).await.map_err(reply::store_error).map(|()| done(None, None, 204))
+        }
+        (Method::Delete, ResourceKind::Group) => {
+            app.store.delete_group(id, precondition).await.map_err(reply::store_error).map(|()| done(None, None, 204))
+        }
+    };
+    result.unwrap_or_else(|error| failure(Some(operation), None, error))
+}

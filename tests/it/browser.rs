@@ -1,0 +1,313 @@
+//! The admin page in a real browser: Debian's headless Chromium, driven over WebDriver (chromedriver)
+//! against an in-process server on 127.0.0.1:0. One journey covers setup → sign out and in → generate a
+//! token → provision a user with it over SCIM → see the user in Users and the request in Activity →
+//! revoke the token → SCIM answers 401. Screenshots of every page are saved under
+//! `target/screenshots/` for a person to look at.
+//!
+//! These tests never skip themselves: `.ci/test` installs `chromium` and `chromium-driver`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::admin::{AdminServer, PASSWORD, eventually, scim_group, scim_user};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts chromedriver on a port the OS had free a moment ago, retrying with another port if that one
+/// was taken in between, and waits until it answers `/status` as ready.
+async fn start_driver() -> Driver {
+    for path in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: install Debian's chromium and chromium-driver (bash .ci/test does)"
+        );
+    }
+    let http = crate::support::client();
+    for _ in 0..5 {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if driver.child.try_wait().unwrap().is_some() {
+                break; // It could not listen: try another port.
+            }
+            if let Ok(response) = http.get(format!("{}/status", driver.url)).send().await
+                && let Ok(status) = response.json::<Value>().await
+                && status["value"]["ready"] == true
+            {
+                return driver;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("chromedriver did not become ready");
+}
+
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--force-device-scale-factor=1",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(capabilities);
+    builder.connect(&driver.url).await.expect("a Chromium session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Waits until the page's visible text contains `text`.
+async fn wait_for_text(client: &Client, text: &str) {
+    eventually(&format!("the page to show {text:?}"), || async {
+        let body = client.find(Locator::Css("body")).await.ok()?.text().await.ok()?;
+        body.contains(text).then_some(())
+    })
+    .await;
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let element = wait_for(client, css).await;
+    element.clear().await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    wait_for(client, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.unwrap().path().to_owned()
+}
+
+async fn wait_for_path(client: &Client, wanted: &str) {
+    eventually(&format!("the page {wanted}"), || async { (path(client).await == wanted).then_some(()) }).await;
+}
+
+async fn focused_tag(client: &Client) -> String {
+    client.execute("return document.activeElement.tagName", vec![]).await.unwrap().as_str().unwrap_or("").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_connects_a_provider_and_watches_it_work() {
+    let server = AdminServer::start().await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+
+    // Setup: the one-time link creates the first admin and signs them in.
+    client.goto(&server.url(&format!("/setup#code={}", server.setup_code))).await.unwrap();
+    wait_for(&client, "#setup-username").await;
+    assert_eq!(path(&client).await, "/setup");
+    assert!(!client.current_url().await.unwrap().as_str().contains(&server.setup_code), "the code leaves the URL");
+    type_into(&client, "#setup-username", "root").await;
+    type_into(&client, "#setup-password", PASSWORD).await;
+    type_into(&client, "#setup-repeat", "not the same password").await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_text(&client, "The two passwords differ.").await;
+    type_into(&client, "#setup-repeat", PASSWORD).await;
+    screenshot(&client, "01-setup").await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_path(&client, "/integrations").await;
+    let base_url = wait_for(&client, "#scim-base-url").await.prop("value").await.unwrap();
+    assert_eq!(base_url.as_deref(), Some(format!("{}/scim/v2", server.base).as_str()));
+    wait_for_text(&client, "No tokens yet").await;
+    click(&client, ".copy-field button").await;
+    wait_for_text(&client, "Copied").await;
+    let copied = client.execute("return document.getElementById('announcer').textContent", vec![]).await.unwrap();
+    assert_eq!(copied, json!("Copied to clipboard"), "the copy is announced to screen readers");
+
+    // Sign out, then in again (a wrong password first).
+    click(&client, "#sign-out").await;
+    wait_for_path(&client, "/login").await;
+    type_into(&client, "#login-username", "root").await;
+    type_into(&client, "#login-password", "wrong password").await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_text(&client, "the user name or the password is wrong").await;
+    screenshot(&client, "02-login").await;
+    type_into(&client, "#login-password", PASSWORD).await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_path(&client, "/integrations").await;
+
+    // Generate a token: named, shown once with its own copy button.
+    click(&client, "#generate-token").await;
+    wait_for(&client, "dialog #token-name").await;
+    assert_eq!(focused_tag(&client).await, "INPUT", "the dialog takes the focus");
+    click(&client, "dialog button[type=submit]").await;
+    wait_for_text(&client, "Give the token a name.").await;
+    type_into(&client, "#token-name", "Okta production").await;
+    click(&client, "dialog button[type=submit]").await;
+    let token = wait_for(&client, "#new-token").await.prop("value").await.unwrap().expect("the token is shown");
+    assert!(token.starts_with("scimbox_"), "{token}");
+    wait_for_text(&client, "You will not see it again").await;
+    screenshot(&client, "03-token-created").await;
+    click(&client, "#token-done").await;
+    wait_for(&client, "tr[data-token]").await;
+    let page = client.source().await.unwrap();
+    assert!(!page.contains(&token), "the token is gone from the page once the dialog closes");
+
+    // The identity provider uses the token.
+    let alice = scim_user(&server, &token, "alice@example.com", "Alice", true).await;
+    let bob = scim_user(&server, &token, "bob@example.com", "Bob", false).await;
+    scim_group(&server, &token, "Engineering", &[&alice, &bob]).await;
+    let conflict = server
+        .scim(Method::POST, "Users", &token)
+        .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    client.refresh().await.unwrap();
+    wait_for_text(&client, "Okta production").await;
+    screenshot(&client, "04-integrations").await;
+
+    // The user shows in Users, and in their own page with their group.
+    click(&client, "a[data-nav=users]").await;
+    wait_for_path(&client, "/users").await;
+    wait_for_text(&client, "alice@example.com").await;
+    wait_for_text(&client, "Deactivated").await;
+    assert_eq!(focused_tag(&client).await, "H1", "navigation moves the focus to the page heading");
+    screenshot(&client, "05-users").await;
+    type_into(&client, "#user-search", "bo").await;
+    eventually("the search to narrow the list", || async {
+        let body = client.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        (body.contains("1 user") && !body.contains("alice@example.com")).then_some(())
+    })
+    .await;
+    client.goto(&server.url("/users")).await.unwrap();
+    wait_for_text(&client, "Alice Example").await;
+    click(&client, "main table a").await;
+    wait_for_path(&client, &format!("/users/{alice}")).await;
+    wait_for_text(&client, "Engineering").await;
+    wait_for_text(&client, "Managed by SCIM").await;
+    screenshot(&client, "06-user").await;
+
+    click(&client, "a[data-nav=groups]").await;
+    wait_for_text(&client, "Engineering").await;
+    screenshot(&client, "07-groups").await;
+    click(&client, "main table a").await;
+    wait_for_text(&client, "bob@example.com").await;
+    screenshot(&client, "08-group").await;
+
+    // The request shows in Activity.
+    click(&client, "a[data-nav=activity]").await;
+    wait_for(&client, "#activity-refresh").await;
+    eventually("the request in Activity", || async {
+        client.find(Locator::Css("#activity-refresh")).await.ok()?.click().await.ok()?;
+        let body = client.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        (body.contains("created user alice@example.com") && body.contains("already taken")).then_some(())
+    })
+    .await;
+    screenshot(&client, "09-activity").await;
+
+    // Revoke the token (with a confirmation); SCIM refuses it at once.
+    click(&client, "a[data-nav=integrations]").await;
+    click(&client, "tr[data-token] button").await;
+    wait_for(&client, "dialog .button.danger").await;
+    wait_for_text(&client, "Revoke token “Okta production”?").await;
+    screenshot(&client, "10-revoke").await;
+    click(&client, "dialog .button.danger").await;
+    wait_for_text(&client, "Revoked").await;
+    let refused = server.scim(Method::GET, "Users", &token).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    click(&client, "a[data-nav=admins]").await;
+    wait_for_text(&client, "(you)").await;
+    screenshot(&client, "11-admins").await;
+
+    // A phone-sized window: the same pages stay usable.
+    client.set_window_size(390, 844).await.unwrap();
+    client.goto(&server.url("/users")).await.unwrap();
+    wait_for_text(&client, "alice@example.com").await;
+    screenshot(&client, "12-users-narrow").await;
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dialogs_close_with_escape_and_the_keyboard_reaches_everything() {
+    let server = AdminServer::start().await;
+    let session = server.set_up("root").await;
+    let (_, _) = server.token(&session, "okta").await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+
+    client.goto(&server.url("/login")).await.unwrap();
+    // Sign in with the keyboard alone: type, Tab, type, Enter.
+    type_into(&client, "#login-username", "root").await;
+    let username = wait_for(&client, "#login-username").await;
+    username.send_keys(&format!("\u{E004}{PASSWORD}\u{E007}")).await.unwrap();
+    wait_for_path(&client, "/integrations").await;
+    wait_for(&client, "tr[data-token]").await;
+
+    click(&client, "tr[data-token] button").await;
+    wait_for(&client, "dialog[open]").await;
+    let active = client.find(Locator::Css("dialog[open] .button")).await.unwrap();
+    active.send_keys("\u{E00C}").await.unwrap(); // Escape
+    eventually("the dialog to close", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+    let focused = client.execute("return document.activeElement.getAttribute('aria-label')", vec![]).await.unwrap();
+    assert_eq!(focused, json!("Revoke token okta"), "the focus returns to the button that opened the dialog");
+    let tokens = server.store.list_tokens().await.unwrap();
+    assert!(tokens[0].revoked_at.is_none(), "Escape revokes nothing");
+    client.close().await.unwrap();
+}

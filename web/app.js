@@ -1,0 +1,154 @@
+// The admin page's entry point: who is signed in, the router (History API paths), and the frame around
+// every page. Each page lives in its own module and renders into <main>.
+
+import { api, setCsrfToken, whenSignedOut } from './api.js';
+import { h, errorBox } from './ui.js';
+import * as setupPage from './page-setup.js';
+import * as loginPage from './page-login.js';
+import * as integrationsPage from './page-integrations.js';
+import * as usersPage from './page-users.js';
+import * as groupsPage from './page-groups.js';
+import * as activityPage from './page-activity.js';
+import * as adminsPage from './page-admins.js';
+
+const state = { admin: null };
+
+const routes = [
+  { pattern: /^\/setup$/, page: setupPage, open: true },
+  { pattern: /^\/login$/, page: loginPage, open: true },
+  { pattern: /^\/integrations$/, page: integrationsPage, nav: 'integrations', title: 'SCIM integration' },
+  { pattern: /^\/users$/, page: usersPage, nav: 'users', title: 'Users' },
+  { pattern: /^\/users\/([^/]+)$/, page: usersPage, nav: 'users', title: 'User', detail: true },
+  { pattern: /^\/groups$/, page: groupsPage, nav: 'groups', title: 'Groups' },
+  { pattern: /^\/groups\/([^/]+)$/, page: groupsPage, nav: 'groups', title: 'Group', detail: true },
+  { pattern: /^\/activity$/, page: activityPage, nav: 'activity', title: 'Activity' },
+  { pattern: /^\/admins$/, page: adminsPage, nav: 'admins', title: 'Admins' },
+];
+
+/** Goes to `path` (with its query) inside the page, adding a history entry unless `replace`. */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render();
+}
+
+/** Changes the query of the current page without a new history entry or a re-render. */
+export function setQuery(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '' && value !== 0) search.set(key, String(value));
+  }
+  const text = search.toString();
+  history.replaceState(null, '', `${location.pathname}${text ? `?${text}` : ''}`);
+}
+
+/** Called by the sign-in and setup pages once a session exists. */
+export function signedIn(session) {
+  state.admin = session.admin;
+  setCsrfToken(session.csrfToken);
+  const next = new URLSearchParams(location.search).get('next');
+  navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/integrations', { replace: true });
+}
+
+export function currentAdmin() {
+  return state.admin;
+}
+
+function showFrame(signedInFrame) {
+  document.body.classList.toggle('signed-out', !signedInFrame);
+  document.getElementById('topbar').hidden = !signedInFrame;
+  document.getElementById('sidebar').hidden = !signedInFrame;
+  document.getElementById('account-name').textContent = state.admin ? state.admin.username : '';
+}
+
+function markNav(nav) {
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+let renderCount = 0;
+
+async function render() {
+  const ticket = ++renderCount;
+  const main = document.getElementById('main');
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  if (path === '/') {
+    navigate(state.admin ? '/integrations' : '/login', { replace: true });
+    return;
+  }
+  const route = routes.find((r) => r.pattern.test(path));
+  if (!route) {
+    showFrame(Boolean(state.admin));
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Page not found'),
+      h('p', {}, 'There is no such page. ', h('a', { href: '/integrations', 'data-link': true }, 'Go to the start page'), '.'));
+    main.querySelector('h1').focus();
+    return;
+  }
+  if (!route.open && !state.admin) {
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    return;
+  }
+  if (route.open && state.admin && route.page === loginPage) {
+    navigate('/integrations', { replace: true });
+    return;
+  }
+  showFrame(!route.open);
+  markNav(route.nav);
+  document.title = route.title ? `${route.title} · scimbox` : 'scimbox';
+  const match = path.match(route.pattern);
+  const query = new URLSearchParams(location.search);
+  main.replaceChildren();
+  try {
+    await route.page.render(main, { id: match[1] ? decodeURIComponent(match[1]) : null, query, isCurrent: () => ticket === renderCount });
+  } catch (error) {
+    if (ticket !== renderCount) return;
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(error.message));
+  }
+  if (ticket !== renderCount) return;
+  const heading = main.querySelector('h1');
+  if (heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+}
+
+function onLinkClick(event) {
+  const link = event.target.closest('a[data-link]');
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(link.getAttribute('href'));
+}
+
+async function signOut() {
+  try {
+    await api('POST', 'logout');
+  } catch {
+    // Signed out either way: the session is gone or unusable.
+  }
+  state.admin = null;
+  setCsrfToken(null);
+  navigate('/login', { replace: true });
+}
+
+async function start() {
+  document.addEventListener('click', onLinkClick);
+  window.addEventListener('popstate', render);
+  document.getElementById('sign-out').addEventListener('click', signOut);
+  whenSignedOut(() => {
+    if (!state.admin) return;
+    state.admin = null;
+    setCsrfToken(null);
+    navigate(`/login?expired=1&next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  });
+  if (location.pathname !== '/setup') {
+    try {
+      const session = await api('GET', 'me');
+      state.admin = session.admin;
+      setCsrfToken(session.csrfToken);
+    } catch {
+      state.admin = null;
+    }
+  }
+  render();
+}
+
+start();

@@ -1,0 +1,81 @@
+// Activity: every SCIM request, newest first, filtered by outcome, resource and text, in pages that
+// continue from the last entry shown.
+
+import { api, queryString } from './api.js';
+import { setQuery } from './app.js';
+import { h, announce, debounce, emptyState, errorBox, formatNumber, loading, pageHeader, table, time } from './ui.js';
+
+const PAGE = 50;
+
+function statusPill(status) {
+  const kind = status >= 500 ? 'danger' : status >= 400 ? 'warn' : 'ok';
+  return h('span', { class: `badge badge-${kind} mono` }, String(status));
+}
+
+export async function render(main, { query, isCurrent }) {
+  const state = { status: query.get('status') || '', resource: query.get('resource') || '', q: query.get('q') || '' };
+  // The `before` cursors of the pages shown so far: going back to a newer page pops one.
+  const cursors = [];
+  let before = null;
+  const status = h('select', { id: 'activity-status' },
+    h('option', { value: '' }, 'All outcomes'), h('option', { value: 'succeeded' }, 'Succeeded'),
+    h('option', { value: 'failed' }, 'Failed'), h('option', { value: '4xx' }, 'Client errors (4xx)'), h('option', { value: '5xx' }, 'Server errors (5xx)'));
+  status.value = state.status;
+  const resource = h('select', { id: 'activity-resource' },
+    h('option', { value: '' }, 'All resources'), h('option', { value: 'Users' }, 'Users'), h('option', { value: 'Groups' }, 'Groups'),
+    h('option', { value: 'Bulk' }, 'Bulk'), h('option', { value: 'ServiceProviderConfig' }, 'Service provider config'));
+  resource.value = state.resource;
+  const text = h('input', { id: 'activity-search', type: 'search', value: state.q, placeholder: 'Path, token, summary or error', autocomplete: 'off' });
+  const refresh = h('button', { type: 'button', class: 'button', id: 'activity-refresh' }, 'Refresh');
+  const count = h('p', { class: 'result-count', role: 'status' });
+  const results = h('div', {}, loading());
+  main.append(
+    pageHeader('Activity', h('p', { class: 'page-lead' }, 'Every SCIM request your identity provider made: who, what, the outcome and what changed. Request bodies are never recorded.')),
+    h('div', { class: 'toolbar', role: 'search' },
+      h('div', { class: 'field grow' }, h('label', { for: 'activity-search' }, 'Search'), text),
+      h('div', { class: 'field' }, h('label', { for: 'activity-status' }, 'Outcome'), status),
+      h('div', { class: 'field' }, h('label', { for: 'activity-resource' }, 'Resource'), resource),
+      h('div', { class: 'field end' }, refresh)),
+    count, results);
+
+  let request = 0;
+  async function load() {
+    const mine = ++request;
+    setQuery({ status: state.status, resource: state.resource, q: state.q });
+    let data;
+    try {
+      data = await api('GET', `activity${queryString({ status: state.status, resource: state.resource, q: state.q, before, count: PAGE })}`);
+    } catch (error) {
+      if (mine === request && isCurrent()) results.replaceChildren(errorBox(error.message));
+      return;
+    }
+    if (mine !== request || !isCurrent()) return;
+    count.textContent = `${formatNumber(data.total)} request${data.total === 1 ? '' : 's'}`;
+    if (data.total === 0) {
+      const filtered = state.status || state.resource || state.q;
+      results.replaceChildren(filtered
+        ? emptyState('No requests match', 'Change the filters to see more.')
+        : emptyState('No SCIM requests yet', 'Requests appear here as soon as your identity provider calls scimbox, for example when you press Test API Credentials in Okta.'));
+      return;
+    }
+    const rows = data.items.map((e) => h('tr', { class: e.status >= 400 ? 'failed' : null },
+      h('td', { class: 'nowrap' }, time(e.at, { seconds: true })),
+      h('td', {}, e.tokenName || h('span', { class: 'muted' }, 'none')),
+      h('td', {}, h('span', { class: 'method mono' }, e.method), ' ', h('span', { class: 'mono path' }, e.path)),
+      h('td', {}, statusPill(e.status)),
+      h('td', { class: 'number nowrap' }, `${e.latencyMs < 10 ? e.latencyMs.toFixed(1) : Math.round(e.latencyMs)} ms`),
+      h('td', {}, e.summary || h('span', { class: 'muted' }, '—'), e.error ? h('p', { class: 'error-detail' }, e.error) : null)));
+    const older = h('button', { type: 'button', class: 'button', disabled: data.next === null, on: { click: () => { cursors.push(before); before = data.next; load(); } } }, 'Older');
+    const newer = h('button', { type: 'button', class: 'button', disabled: cursors.length === 0, on: { click: () => { before = cursors.pop(); load(); } } }, 'Newer');
+    results.replaceChildren(
+      table('SCIM requests', [{ label: 'Time' }, { label: 'Token' }, { label: 'Request' }, { label: 'Status' },
+        { label: 'Latency', class: 'number' }, { label: 'What changed' }], rows),
+      h('nav', { class: 'pager', 'aria-label': 'Activity pages' }, newer, older));
+  }
+  const restart = () => { cursors.length = 0; before = null; load(); };
+  text.addEventListener('input', debounce(() => { state.q = text.value.trim(); restart(); }));
+  status.addEventListener('change', () => { state.status = status.value; restart(); });
+  resource.addEventListener('change', () => { state.resource = resource.value; restart(); });
+  refresh.addEventListener('click', async () => { cursors.length = 0; before = null; await load(); announce('Activity refreshed'); });
+  await load();
+}

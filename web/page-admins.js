@@ -1,0 +1,96 @@
+// Admins: who can sign in to this page; add and remove admins, change your own password.
+
+import { api } from './api.js';
+import { h, announce, confirmDialog, errorBox, field, loading, pageHeader, table, time } from './ui.js';
+
+export async function render(main) {
+  const list = h('div', {}, loading());
+  main.append(
+    pageHeader('Admins', h('p', { class: 'page-lead' }, 'People who can sign in to this page. Use `scimbox admin create` on the server if every admin is locked out.')),
+    h('section', { class: 'card', 'aria-labelledby': 'admins-title' }, h('h2', { id: 'admins-title' }, 'Admins'), list),
+    h('div', { class: 'columns' }, addAdminForm(list), passwordForm()));
+  await loadAdmins(list);
+}
+
+async function loadAdmins(container) {
+  let data;
+  try {
+    data = await api('GET', 'admins');
+  } catch (error) {
+    container.replaceChildren(errorBox(error.message));
+    return;
+  }
+  const rows = data.admins.map((admin) => h('tr', {},
+    h('th', { scope: 'row' }, admin.username, admin.you ? h('span', { class: 'muted' }, ' (you)') : null),
+    h('td', {}, time(admin.createdAt)),
+    h('td', { class: 'actions' }, admin.you ? null : h('button', {
+      type: 'button', class: 'button small danger-outline', 'aria-label': `Remove admin ${admin.username}`,
+      on: { click: () => removeAdmin(admin, container) },
+    }, 'Remove'))));
+  container.replaceChildren(table('Admins', [{ label: 'User name' }, { label: 'Added' }, { label: 'Actions', class: 'visually-hidden-label' }], rows));
+}
+
+async function removeAdmin(admin, container) {
+  const yes = await confirmDialog({
+    title: `Remove admin “${admin.username}”?`,
+    message: 'They are signed out at once and can no longer sign in.',
+    confirm: 'Remove admin',
+    danger: true,
+  });
+  if (!yes) return;
+  try {
+    await api('DELETE', `admins/${encodeURIComponent(admin.id)}`);
+    announce(`Admin ${admin.username} removed.`);
+  } catch (error) {
+    container.prepend(errorBox(error.message));
+    return;
+  }
+  await loadAdmins(container);
+}
+
+function addAdminForm(list) {
+  const username = h('input', { id: 'new-admin-username', autocomplete: 'off', required: true, maxlength: 64 });
+  const password = h('input', { id: 'new-admin-password', type: 'password', autocomplete: 'new-password', required: true });
+  const status = h('div', { class: 'form-status' });
+  const form = h('form', { class: 'form', novalidate: true },
+    field('User name', username), field('Password', password, 'At least 12 characters. Give it to them safely; they can change it.'),
+    status, h('button', { type: 'submit', class: 'button primary' }, 'Add admin'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', 'admins', { username: username.value.trim(), password: password.value });
+      status.replaceChildren(h('p', { class: 'success-box', role: 'status' }, `Admin ${username.value.trim()} added.`));
+      form.reset();
+      await loadAdmins(list);
+    } catch (error) {
+      status.replaceChildren(errorBox(error.message));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'add-admin-title' }, h('h2', { id: 'add-admin-title' }, 'Add an admin'), form);
+}
+
+function passwordForm() {
+  const current = h('input', { id: 'current-password', type: 'password', autocomplete: 'current-password', required: true });
+  const next = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true });
+  const repeat = h('input', { id: 'repeat-password', type: 'password', autocomplete: 'new-password', required: true });
+  const status = h('div', { class: 'form-status' });
+  const form = h('form', { class: 'form', novalidate: true },
+    field('Current password', current), field('New password', next, 'At least 12 characters. Your other sessions are signed out.'),
+    field('Repeat the new password', repeat), status, h('button', { type: 'submit', class: 'button primary' }, 'Change password'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (next.value !== repeat.value) {
+      status.replaceChildren(errorBox('The two new passwords differ.'));
+      repeat.focus();
+      return;
+    }
+    try {
+      await api('POST', 'password', { currentPassword: current.value, newPassword: next.value });
+      status.replaceChildren(h('p', { class: 'success-box', role: 'status' }, 'Your password is changed.'));
+      form.reset();
+    } catch (error) {
+      status.replaceChildren(errorBox(error.message));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title' }, 'Change your password'), form);
+}

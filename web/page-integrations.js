@@ -1,0 +1,155 @@
+// Integrations → SCIM: the base URL, the tokens (generate, list, revoke) and a short Okta guide.
+
+import { api } from './api.js';
+import { h, announce, badge, confirmDialog, copyButton, copyField, emptyState, errorBox, field, loading, openDialog, pageHeader, table, time } from './ui.js';
+
+export async function render(main, { isCurrent }) {
+  main.append(pageHeader('SCIM provisioning',
+    h('p', { class: 'page-lead' }, 'Connect Okta, Microsoft Entra ID or any SCIM 2.0 client: give it the base URL and a token, and it creates, updates and deactivates users and groups here.')));
+  const integration = await api('GET', 'integration');
+  if (!isCurrent()) return;
+
+  const connection = h('section', { class: 'card', 'aria-labelledby': 'connection-title' },
+    h('h2', { id: 'connection-title' }, 'Connection'),
+    copyField('scim-base-url', 'SCIM base URL', integration.scimBaseUrl,
+      integration.publicUrlConfigured
+        ? 'Set by --public-url.'
+        : 'Taken from the address of this page. If your identity provider reaches scimbox at another address, start scimbox with --public-url.'));
+
+  const tokenList = h('div', { id: 'token-list' }, loading());
+  const generate = h('button', { type: 'button', class: 'button primary', id: 'generate-token' }, 'Generate new token');
+  generate.addEventListener('click', () => generateToken(tokenList));
+  const tokens = h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
+    h('div', { class: 'card-header' }, h('h2', { id: 'tokens-title' }, 'Tokens'), generate),
+    h('p', { class: 'hint' }, 'The identity provider sends a token as "Authorization: Bearer …" with every request. Give each client its own token, so that you can revoke one without disturbing the others.'),
+    tokenList);
+
+  main.append(connection, tokens, guide(integration.scimBaseUrl));
+  await loadTokens(tokenList);
+}
+
+async function loadTokens(container) {
+  let data;
+  try {
+    data = await api('GET', 'tokens');
+  } catch (error) {
+    container.replaceChildren(errorBox(error.message));
+    return;
+  }
+  if (data.tokens.length === 0) {
+    container.replaceChildren(emptyState('No tokens yet', 'Generate a token and paste it into your identity provider’s SCIM settings.'));
+    return;
+  }
+  const rows = data.tokens.map((token) => {
+    const status = { active: badge('Active', 'ok'), revoked: badge('Revoked', 'danger'), expired: badge('Expired', 'warn') }[token.status];
+    const revoke = token.status === 'revoked' ? null : h('button', {
+      type: 'button', class: 'button small danger-outline', 'aria-label': `Revoke token ${token.name}`,
+      on: { click: () => revokeToken(token, container) },
+    }, 'Revoke');
+    return h('tr', { dataset: { token: token.id } },
+      h('th', { scope: 'row' }, token.name),
+      h('td', {}, h('code', {}, `${token.prefix}_…`)),
+      h('td', {}, token.scope.toUpperCase()),
+      h('td', {}, time(token.createdAt)),
+      h('td', {}, time(token.lastUsedAt, { empty: 'Never' })),
+      h('td', {}, time(token.expiresAt, { empty: 'Never' })),
+      h('td', {}, status),
+      h('td', { class: 'actions' }, revoke));
+  });
+  container.replaceChildren(table('Tokens', [
+    { label: 'Name' }, { label: 'Prefix' }, { label: 'Scope' }, { label: 'Created' }, { label: 'Last used' },
+    { label: 'Expires' }, { label: 'Status' }, { label: 'Actions', class: 'visually-hidden-label' },
+  ], rows));
+}
+
+async function generateToken(container) {
+  await openDialog('Generate a new token', (close) => {
+    // Wide enough to show the whole token once it is made.
+    const body = h('div', {});
+    const name = h('input', { id: 'token-name', name: 'name', required: true, maxlength: 100, autocomplete: 'off', placeholder: 'e.g. Okta production' });
+    const expiry = h('select', { id: 'token-expiry', name: 'expiry' },
+      h('option', { value: '' }, 'Never'), h('option', { value: '30' }, 'In 30 days'),
+      h('option', { value: '90' }, 'In 90 days'), h('option', { value: '365' }, 'In one year'));
+    const status = h('div', { class: 'form-status' });
+    const submit = h('button', { type: 'submit', class: 'button primary' }, 'Generate token');
+    const form = h('form', { class: 'form', novalidate: true },
+      field('Name', name, 'Says who uses the token; shown in the token list and in Activity.'),
+      field('Expires', expiry),
+      status,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), submit));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (!name.value.trim()) {
+        status.replaceChildren(errorBox('Give the token a name.'));
+        name.setAttribute('aria-invalid', 'true');
+        name.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const created = await api('POST', 'tokens', { name: name.value.trim(), expiresInDays: expiry.value ? Number(expiry.value) : undefined });
+        showSecret(body, created, close);
+        loadTokens(container);
+      } catch (error) {
+        status.replaceChildren(errorBox(error.message));
+        submit.disabled = false;
+      }
+    });
+    body.append(form);
+    return body;
+  }, { wide: true });
+}
+
+function showSecret(body, created, close) {
+  const secret = h('textarea', { id: 'new-token', readonly: true, rows: 2, class: 'mono secret', spellcheck: 'false' });
+  secret.value = created.secret;
+  secret.addEventListener('focus', () => secret.select());
+  let secretText = created.secret;
+  const done = h('button', { type: 'button', class: 'button primary', id: 'token-done' }, 'Done');
+  done.addEventListener('click', () => {
+    secretText = '';
+    secret.value = '';
+    close();
+  });
+  body.replaceChildren(
+    h('p', { class: 'warning-box', role: 'alert' }, h('strong', {}, 'Copy this token now. '), 'You will not see it again: scimbox keeps only a hash of it.'),
+    h('div', { class: 'field' },
+      h('label', { for: 'new-token' }, `Token “${created.token.name}”`),
+      h('div', { class: 'copy-field' }, secret, copyButton(() => secretText, 'Copy token'))),
+    h('p', { class: 'hint' }, 'Paste it as the Bearer token (API token) in your identity provider.'),
+    h('div', { class: 'dialog-actions' }, done));
+  secret.focus();
+  announce(`Token ${created.token.name} generated. Copy it now; you will not see it again.`);
+}
+
+async function revokeToken(token, container) {
+  const yes = await confirmDialog({
+    title: `Revoke token “${token.name}”?`,
+    message: 'Clients using this token are refused from their next request (401). This cannot be undone; you can generate a new token.',
+    confirm: 'Revoke token',
+    danger: true,
+  });
+  if (!yes) return;
+  try {
+    await api('DELETE', `tokens/${encodeURIComponent(token.id)}`);
+    announce(`Token ${token.name} revoked.`);
+  } catch (error) {
+    container.prepend(errorBox(error.message));
+    return;
+  }
+  await loadTokens(container);
+}
+
+function guide(baseUrl) {
+  const step = (title, ...text) => h('li', {}, h('strong', {}, title), ' ', ...text);
+  return h('section', { class: 'card guide', 'aria-labelledby': 'guide-title' },
+    h('h2', { id: 'guide-title' }, 'Connect Okta'),
+    h('ol', { class: 'steps' },
+      step('Create the app.', 'In Okta, open your SCIM app (or create one from the SCIM 2.0 template) and on its General tab enable SCIM provisioning.'),
+      step('Base URL.', 'On the Provisioning tab, set SCIM connector base URL to ', h('code', {}, baseUrl), '.'),
+      step('Unique identifier field for users:', h('code', {}, 'email'), '.'),
+      step('Supported provisioning actions:', 'Push New Users, Push Profile Updates and Push Groups.'),
+      step('Authentication Mode:', 'HTTP Header. Generate a token above and paste it as the Bearer token.'),
+      step('Test API Credentials.', 'Okta should report success; the requests appear under Activity. Then Save, and turn on Create Users, Update User Attributes and Deactivate Users under To App.')));
+}

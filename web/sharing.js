@@ -1,0 +1,287 @@
+// Sharing pieces the pages share: the search-as-you-type picker over users and SCIM-pushed groups, the
+// Share dialog (Set Permissions), the owner and reason texts, and the asset sections of a user's and a
+// group's page. Assets and permissions come from the platform API (`/api/v1/`), users and groups from
+// the admin API's directory search.
+
+import { api, platformApi, queryString } from './api.js';
+import { h, announce, badge, debounce, emptyState, errorBox, formatNumber, loading, openDialog, table } from './ui.js';
+
+export const KINDS = [
+  { value: 'capsule', label: 'Capsule', plural: 'Capsules' },
+  { value: 'dataAsset', label: 'Data asset', plural: 'Data' },
+  { value: 'pipeline', label: 'Pipeline', plural: 'Pipelines' },
+];
+
+const LEVEL_LABELS = { viewer: 'Viewer', editor: 'Editor', owner: 'Owner' };
+
+export function kindLabel(kind) {
+  return (KINDS.find((k) => k.value === kind) || { label: kind }).label;
+}
+
+export function levelLabel(level) {
+  return LEVEL_LABELS[level] || level;
+}
+
+/** A user as a row shows them; a deleted user is a tombstone: "deleted user". */
+export function personName(user) {
+  if (user.status === 'deleted') {
+    return h('span', {}, badge('deleted user', 'muted', 'Deleted over SCIM; kept so that nothing they owned is lost'),
+      ' ', h('span', { class: 'muted' }, user.userName));
+  }
+  const name = user.displayName || user.userName;
+  return h('span', {}, h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-link': true }, name),
+    user.status === 'deactivated' ? [' ', badge('Deactivated', 'muted')] : null);
+}
+
+/** Why a user holds a level: "owner", "shared directly", "through group X". */
+export function reasonText(via) {
+  return via.map((v) => {
+    if (v.type === 'owner') return 'owner';
+    if (v.type === 'direct') return 'shared directly';
+    return `through group ${v.displayName}${v.nested ? ' (nested)' : ''}`;
+  }).join('; ');
+}
+
+/**
+ * A search-as-you-type field over users (and groups when `groups`), as an ARIA combobox: arrow keys move
+ * through the options, Enter picks, Escape closes the list. `onPick({type, id, display, detail})`.
+ */
+export function principalPicker({ id, label, groups = true, onPick }) {
+  const listId = `${id}-options`;
+  const input = h('input', {
+    id, type: 'search', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
+    'aria-controls': listId, placeholder: groups ? 'Start of a name, user name, e-mail or group' : 'Start of a name, user name or e-mail',
+  });
+  const list = h('ul', { id: listId, role: 'listbox', class: 'picker-options', hidden: true, 'aria-label': label });
+  let options = [];
+  let active = -1;
+  let request = 0;
+
+  function close() {
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
+    active = -1;
+  }
+  function highlight(index) {
+    active = index;
+    list.querySelectorAll('[role=option]').forEach((li, i) => li.setAttribute('aria-selected', String(i === index)));
+    if (index >= 0) input.setAttribute('aria-activedescendant', `${listId}-${index}`);
+  }
+  function pick(index) {
+    const option = options[index];
+    if (!option) return;
+    close();
+    input.value = '';
+    onPick(option);
+  }
+  const search = debounce(async () => {
+    const text = input.value.trim();
+    const mine = ++request;
+    if (!text) { close(); return; }
+    try {
+      const [users, found] = await Promise.all([
+        api('GET', `users${queryString({ q: text, status: 'active', count: 8 })}`),
+        groups ? api('GET', `groups${queryString({ q: text, count: 8 })}`) : Promise.resolve({ items: [] }),
+      ]);
+      if (mine !== request) return;
+      options = [
+        ...found.items.map((g) => ({ type: 'group', id: g.id, display: g.displayName, detail: `${formatNumber(g.members)} members` })),
+        ...users.items.map((u) => ({ type: 'user', id: u.id, display: u.name || u.userName, detail: u.userName })),
+      ];
+    } catch (error) {
+      options = [];
+      list.replaceChildren(h('li', { class: 'picker-empty' }, error.message));
+      list.hidden = false;
+      return;
+    }
+    list.replaceChildren(...(options.length === 0
+      ? [h('li', { class: 'picker-empty' }, 'Nobody matches')]
+      : options.map((o, i) => h('li', {
+        id: `${listId}-${i}`, role: 'option', 'aria-selected': 'false', dataset: { type: o.type, id: o.id },
+        on: { mousedown: (event) => { event.preventDefault(); pick(i); } },
+      }, h('span', { class: 'picker-name' }, o.display), ' ',
+      o.type === 'group' ? badge('Group', 'info') : h('span', { class: 'muted' }, o.detail)))));
+    list.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+    highlight(options.length ? 0 : -1);
+  }, 200);
+
+  input.addEventListener('input', search);
+  input.addEventListener('blur', () => setTimeout(close, 150));
+  input.addEventListener('keydown', (event) => {
+    if (list.hidden) return;
+    if (event.key === 'ArrowDown') { event.preventDefault(); highlight(Math.min(options.length - 1, active + 1)); }
+    else if (event.key === 'ArrowUp') { event.preventDefault(); highlight(Math.max(0, active - 1)); }
+    else if (event.key === 'Enter') { event.preventDefault(); pick(active); }
+    else if (event.key === 'Escape') { event.preventDefault(); event.stopPropagation(); close(); }
+  });
+  return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, list);
+}
+
+/**
+ * The Share dialog: Set Permissions on `asset` (a permission list as the platform API returns it).
+ * Resolves with the saved list, or undefined when cancelled.
+ */
+export function openShareDialog(permissions) {
+  const { asset, levels } = permissions;
+  const rows = permissions.permissions.map((p) => ({ ...p }));
+  return openDialog(`Share “${asset.name}”`, (close) => {
+    const status = h('div', {});
+    const body = h('tbody', {});
+    const draw = () => {
+      if (rows.length === 0) {
+        body.replaceChildren(h('tr', {}, h('td', { colspan: '3', class: 'muted' }, 'Only the owner has access. Add people or groups above.')));
+        return;
+      }
+      body.replaceChildren(...rows.map((row, index) => {
+        const select = h('select', { 'aria-label': `Level for ${row.display}`, class: 'level-select', dataset: { principal: row.id } },
+          levels.map((level) => h('option', { value: level }, levelLabel(level))));
+        select.value = row.level;
+        select.addEventListener('change', () => { row.level = select.value; });
+        const remove = h('button', {
+          type: 'button', class: 'button small quiet', 'aria-label': `Remove ${row.display}`,
+          on: { click: () => { rows.splice(index, 1); draw(); announce(`${row.display} removed`); } },
+        }, 'Remove');
+        return h('tr', { dataset: { principal: row.id } },
+          h('th', { scope: 'row' }, row.type === 'group'
+            ? h('span', {}, row.display, ' ', badge('Group', 'info'))
+            : (row.status === 'deleted' ? personName(row) : row.display)),
+          h('td', {}, select),
+          h('td', { class: 'actions' }, remove));
+      }));
+    };
+    const picker = principalPicker({
+      id: 'share-search', label: 'Add people or groups',
+      onPick: (option) => {
+        const existing = rows.find((r) => r.type === option.type && r.id === option.id);
+        if (!existing) rows.push({ type: option.type, id: option.id, display: option.display, level: 'viewer' });
+        draw();
+        const select = body.querySelector(`select[data-principal="${CSS.escape(option.id)}"]`);
+        if (select) select.focus();
+        announce(existing ? `${option.display} is already in the list` : `${option.display} added as Viewer`);
+      },
+    });
+    const save = h('button', { type: 'button', class: 'button primary', id: 'share-save' }, 'Save');
+    save.addEventListener('click', async () => {
+      save.disabled = true;
+      try {
+        const saved = await platformApi('PUT', `assets/${encodeURIComponent(asset.id)}/permissions`, {
+          permissions: rows.map((r) => ({ type: r.type, id: r.id, level: r.level })),
+        });
+        announce('Permissions saved');
+        close(saved);
+      } catch (error) {
+        status.replaceChildren(errorBox(error.message));
+        save.disabled = false;
+      }
+    });
+    draw();
+    return h('div', {},
+      h('h3', { class: 'dialog-section' }, 'Set Permissions'),
+      picker,
+      h('div', { class: 'table-wrap share-table' },
+        h('table', {}, h('caption', { class: 'visually-hidden' }, 'Who has access'),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'User or group'), h('th', { scope: 'col' }, 'Level'),
+            h('th', { scope: 'col', class: 'visually-hidden-label' }, h('span', {}, 'Actions')))),
+          body)),
+      h('p', { class: 'hint' }, `Owner of record: ${asset.owner.display}. Levels of a ${kindLabel(asset.kind).toLowerCase()}: ${levels.map(levelLabel).join(', ')}.`),
+      status,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), save));
+  }, { wide: true });
+}
+
+/** Extend ownership: gives a user or group Owner on everything `user` owns. Resolves with the outcome. */
+export function openExtendDialog(user) {
+  const name = user.status === 'deleted' ? `deleted user ${user.userName}` : (user.displayName || user.name || user.userName);
+  return openDialog(`Extend ownership of ${name}’s assets`, (close) => {
+    let heir = null;
+    const chosen = h('p', { class: 'muted', id: 'extend-chosen' }, 'Nobody chosen yet.');
+    const status = h('div', {});
+    const confirm = h('button', { type: 'button', class: 'button primary', id: 'extend-confirm', disabled: true }, 'Extend ownership');
+    const picker = principalPicker({
+      id: 'extend-search', label: 'Give Owner to',
+      onPick: (option) => {
+        heir = option;
+        chosen.replaceChildren('Owner goes to ', h('strong', {}, option.display), option.type === 'group' ? [' ', badge('Group', 'info')] : null, '.');
+        confirm.disabled = false;
+        confirm.focus();
+      },
+    });
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = true;
+      try {
+        const outcome = await platformApi('POST', `users/${encodeURIComponent(user.id)}/extend-ownership`, { to: { type: heir.type, id: heir.id } });
+        announce(`Owner given on ${outcome.extended} assets`);
+        close(outcome);
+      } catch (error) {
+        status.replaceChildren(errorBox(error.message));
+        confirm.disabled = false;
+      }
+    });
+    return h('div', {},
+      h('p', {}, 'Every capsule, data asset and pipeline this user owns gets the person or group you choose as an Owner, in one step. Nothing is taken away from anyone.'),
+      picker, chosen, status,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), confirm));
+  });
+}
+
+function assetLink(asset) {
+  return h('a', { href: `/assets/${encodeURIComponent(asset.id)}`, 'data-link': true }, asset.name);
+}
+
+/** The user page's Assets card: what they own, what they can reach and why, and Extend ownership. */
+export function userAssetsSection(user) {
+  const owned = h('div', {}, loading());
+  const reach = h('div', {}, loading());
+  const extend = h('button', { type: 'button', class: 'button', id: 'extend-ownership' }, 'Extend ownership');
+  const summary = { id: user.id, userName: user.userName, displayName: user.name, status: user.active ? 'active' : 'deactivated' };
+  async function load() {
+    try {
+      const [mine, reachable] = await Promise.all([
+        platformApi('GET', `assets${queryString({ owner: user.id, count: 200 })}`),
+        platformApi('GET', `users/${encodeURIComponent(user.id)}/assets${queryString({ count: 200 })}`),
+      ]);
+      owned.replaceChildren(mine.totalResults === 0
+        ? emptyState('Owns nothing', 'Assets whose owner of record is this user appear here.')
+        : table('Owned assets', [{ label: 'Name' }, { label: 'Kind' }],
+          mine.assets.map((a) => h('tr', {}, h('th', { scope: 'row' }, assetLink(a)), h('td', {}, kindLabel(a.kind))))));
+      if (!user.active) {
+        reach.replaceChildren(h('p', { class: 'notice' }, 'Deactivated: no access to anything. Their shares and ownership are kept and come back if the identity provider reactivates them.'));
+      } else if (reachable.totalResults === 0) {
+        reach.replaceChildren(emptyState('No access', 'Assets shared with this user or their groups appear here.'));
+      } else {
+        reach.replaceChildren(table('Assets this user can reach', [{ label: 'Name' }, { label: 'Kind' }, { label: 'Level' }, { label: 'Why' }],
+          reachable.assets.map((a) => h('tr', { dataset: { asset: a.id } },
+            h('th', { scope: 'row' }, assetLink(a)), h('td', {}, kindLabel(a.kind)),
+            h('td', {}, levelLabel(a.access.level)), h('td', {}, reasonText(a.access.via))))));
+      }
+    } catch (error) {
+      owned.replaceChildren(errorBox(error.message));
+      reach.replaceChildren();
+    }
+  }
+  extend.addEventListener('click', async () => {
+    if (await openExtendDialog(summary)) load();
+  });
+  load();
+  return h('section', { class: 'card', 'aria-labelledby': 'assets-title' },
+    h('div', { class: 'card-header' }, h('h2', { id: 'assets-title' }, 'Assets'), extend),
+    h('h3', { class: 'subheading' }, 'Owned'), owned,
+    h('h3', { class: 'subheading' }, 'Owned and shared: what this user can reach'), reach);
+}
+
+/** The group page's card: the assets shared with the group itself. */
+export function groupAssetsSection(group) {
+  const list = h('div', {}, loading());
+  platformApi('GET', `groups/${encodeURIComponent(group.id)}/assets${queryString({ count: 200 })}`).then((data) => {
+    list.replaceChildren(data.totalResults === 0
+      ? emptyState('Nothing shared', 'Share a capsule, data asset or pipeline with this group from its Share dialog; every member gets it.')
+      : table('Assets shared with this group', [{ label: 'Name' }, { label: 'Kind' }, { label: 'Level' }],
+        data.assets.map((a) => h('tr', {}, h('th', { scope: 'row' }, assetLink(a)), h('td', {}, kindLabel(a.kind)), h('td', {}, levelLabel(a.level))))));
+  }, (error) => list.replaceChildren(errorBox(error.message)));
+  return h('section', { class: 'card', 'aria-labelledby': 'shared-assets-title' },
+    h('h2', { id: 'shared-assets-title' }, 'Shared assets'), list);
+}

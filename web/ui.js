@@ -1,0 +1,211 @@
+// Small building blocks of the page: element construction (text is always set as text, never parsed as
+// HTML), dialogs, copy buttons, paging, and formatting.
+
+/**
+ * Creates an element. `props` may hold `class`, `text`, `on` (event listeners), `dataset`, and any other
+ * attribute; children are nodes, strings (as text), arrays, or nothing (null, undefined, false).
+ */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') element.className = value;
+    else if (key === 'text') element.textContent = value;
+    else if (key === 'on') for (const [event, handler] of Object.entries(value)) element.addEventListener(event, handler);
+    else if (key === 'dataset') Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(key, '');
+    else element.setAttribute(key, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(element, child);
+    else element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Announces a message to screen readers (and shows nothing). */
+export function announce(message) {
+  const region = document.getElementById('announcer');
+  region.textContent = '';
+  // A fresh text node after clearing makes screen readers repeat an identical message.
+  window.requestAnimationFrame(() => { region.textContent = message; });
+}
+
+/** A message box for an error; `role=alert` makes it read out when it appears. */
+export function errorBox(message) {
+  return h('p', { class: 'error-box', role: 'alert' }, message);
+}
+
+export function emptyState(title, text, action) {
+  return h('div', { class: 'empty-state' }, h('p', { class: 'empty-title' }, title), text ? h('p', {}, text) : null, action || null);
+}
+
+export function badge(text, kind = 'neutral', title) {
+  return h('span', { class: `badge badge-${kind}`, title }, text);
+}
+
+/** Copies text to the clipboard; falls back to a selection copy where the Clipboard API is not offered. */
+export async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Fall through to the selection copy.
+    }
+  }
+  const area = h('textarea', { class: 'offscreen', readonly: true, 'aria-hidden': 'true' });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  return copied;
+}
+
+/** A button that copies `getText()` and says so, visibly and to screen readers. */
+export function copyButton(getText, label = 'Copy to clipboard') {
+  const button = h('button', { type: 'button', class: 'button' }, label);
+  let timer = null;
+  button.addEventListener('click', async () => {
+    const copied = await copyText(getText());
+    const message = copied ? 'Copied to clipboard' : 'Copying failed: select the text and copy it yourself';
+    button.textContent = copied ? 'Copied' : 'Copy failed';
+    button.dataset.copied = copied ? 'yes' : 'no';
+    announce(message);
+    clearTimeout(timer);
+    timer = setTimeout(() => { button.textContent = label; }, 2500);
+  });
+  return button;
+}
+
+/** A field that shows a value to copy: a read-only input and a copy button. */
+export function copyField(id, label, value, hint) {
+  const input = h('input', { id, type: 'text', readonly: true, class: 'mono', spellcheck: 'false', value });
+  input.addEventListener('focus', () => input.select());
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    h('div', { class: 'copy-field' }, input, copyButton(() => input.value)),
+    hint ? h('p', { class: 'hint' }, hint) : null);
+}
+
+/**
+ * Opens a modal dialog. `build(close)` returns its content; `close(value)` closes it and resolves the
+ * returned promise with `value` (Escape resolves it with undefined). Focus returns where it was.
+ */
+export function openDialog(title, build, { wide = false } = {}) {
+  const previous = document.activeElement;
+  return new Promise((resolve) => {
+    const heading = h('h2', { id: 'dialog-title', tabindex: '-1' }, title);
+    const dialog = h('dialog', { class: wide ? 'dialog wide' : 'dialog', 'aria-labelledby': 'dialog-title' });
+    let settled = false;
+    const close = (value) => {
+      if (settled) return;
+      settled = true;
+      dialog.close();
+      dialog.remove();
+      if (previous && typeof previous.focus === 'function' && document.contains(previous)) previous.focus();
+      resolve(value);
+    };
+    dialog.addEventListener('cancel', (event) => { event.preventDefault(); close(undefined); });
+    dialog.append(heading, build(close));
+    document.body.append(dialog);
+    dialog.showModal();
+    const first = dialog.querySelector('[autofocus], input, select, textarea, button');
+    (first || heading).focus();
+  });
+}
+
+/** Asks a yes/no question in a dialog. */
+export function confirmDialog({ title, message, confirm = 'Confirm', danger = false }) {
+  return openDialog(title, (close) => h('div', {},
+    h('p', {}, message),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'button', on: { click: () => close(false) } }, 'Cancel'),
+      h('button', { type: 'button', class: danger ? 'button danger' : 'button primary', on: { click: () => close(true) } }, confirm))))
+    .then((answer) => answer === true);
+}
+
+const numberFormat = new Intl.NumberFormat();
+export function formatNumber(n) {
+  return numberFormat.format(n);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+/** A <time> element for an RFC 3339 timestamp, or a dash. */
+export function time(iso, { seconds = false, empty = '—' } = {}) {
+  if (!iso) return h('span', { class: 'muted' }, empty);
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h('span', {}, iso);
+  return h('time', { datetime: iso, title: `${date.toISOString()} (${relative(date)})` },
+    (seconds ? secondsFormat : timeFormat).format(date));
+}
+
+function relative(date) {
+  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const steps = [[60, 'second'], [60, 'minute'], [24, 'hour'], [30, 'day'], [12, 'month']];
+  let value = -seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return format.format(Math.round(value), unit);
+    value /= size;
+  }
+  return format.format(Math.round(value), 'year');
+}
+
+/** "1–50 of 1,234" with Previous/Next buttons for index paging. */
+export function pager({ start, count, total, label, onPage }) {
+  const first = total === 0 ? 0 : start + 1;
+  const last = Math.min(start + count, total);
+  return h('nav', { class: 'pager', 'aria-label': `${label} pages` },
+    h('span', { class: 'pager-status' }, `${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(total)}`),
+    h('button', { type: 'button', class: 'button', disabled: start <= 0, on: { click: () => onPage(Math.max(0, start - count)) } }, 'Previous'),
+    h('button', { type: 'button', class: 'button', disabled: start + count >= total, on: { click: () => onPage(start + count) } }, 'Next'));
+}
+
+/** Calls `fn` once input has paused for `ms`. */
+export function debounce(fn, ms = 300) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** A labelled form field around `control` (whose id the label names). */
+export function field(label, control, hint) {
+  const hintId = hint ? `${control.id}-hint` : null;
+  if (hintId) control.setAttribute('aria-describedby', hintId);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control,
+    hint ? h('p', { class: 'hint', id: hintId }, hint) : null);
+}
+
+/** A page heading that receives focus after navigation, so keyboard and screen reader users land on it. */
+export function pageHeader(title, ...extra) {
+  return h('div', { class: 'page-header' }, h('h1', { tabindex: '-1' }, title), ...extra);
+}
+
+/** A table in a horizontally scrolling region (narrow screens keep every column reachable). */
+export function table(caption, columns, rows) {
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
+    h('table', {},
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+      h('tbody', {}, rows)));
+}
+
+export function loading() {
+  return h('p', { class: 'loading', role: 'status' }, 'Loading…');
+}
