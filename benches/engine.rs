@@ -10,22 +10,38 @@ fn main() {
     divan::main();
 }
 
-const OKTA_LOOKUP: &str = r#"userName eq "dade.murphy@example.com""#;
-const COMPLEX: &str = r#"(emails[type eq "work" and value co "@example.com"] or userName sw "d") and active eq true and not (title eq "Intern") and meta.lastModified gt "2024-01-01T00:00:00Z""#;
+/// A named input, so that the report shows the name rather than the whole text.
+#[derive(Debug, Clone, Copy)]
+struct Input {
+    name: &'static str,
+    text: &'static str,
+}
+
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+const OKTA_LOOKUP: Input = Input { name: "okta_lookup", text: r#"userName eq "dade.murphy@example.com""# };
+const COMPLEX: Input = Input {
+    name: "complex",
+    text: r#"(emails[type eq "work" and value co "@example.com"] or userName sw "d") and active eq true and not (title eq "Intern") and meta.lastModified gt "2024-01-01T00:00:00Z""#,
+};
 
 #[divan::bench(args = [OKTA_LOOKUP, COMPLEX])]
-fn filter_parse(text: &str) -> Filter {
-    parse(divan::black_box(text)).unwrap()
+fn filter_parse(input: Input) -> Filter {
+    parse(divan::black_box(input.text)).unwrap()
 }
 
 #[divan::bench(args = [OKTA_LOOKUP, COMPLEX])]
-fn filter_parse_and_resolve(text: &str) -> Filter {
-    Filter::parse_for(divan::black_box(text), ResourceKind::User).unwrap()
+fn filter_parse_and_resolve(input: Input) -> Filter {
+    Filter::parse_for(divan::black_box(input.text), ResourceKind::User).unwrap()
 }
 
 #[divan::bench(args = [OKTA_LOOKUP, COMPLEX])]
-fn filter_to_sql(bencher: divan::Bencher, text: &str) {
-    let filter = Filter::parse_for(text, ResourceKind::User).unwrap();
+fn filter_to_sql(bencher: divan::Bencher, input: Input) {
+    let filter = Filter::parse_for(input.text, ResourceKind::User).unwrap();
     bencher.bench(|| scimbox::store::plan_filter(ResourceKind::User, Some(divan::black_box(&filter))));
 }
 
@@ -43,16 +59,22 @@ fn user() -> Map<String, Value> {
     .unwrap()
 }
 
-const OKTA_DEACTIVATE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}"#;
-const ENTRA_UPDATE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+const OKTA_DEACTIVATE: Input = Input {
+    name: "okta_deactivate",
+    text: r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}"#,
+};
+const ENTRA_UPDATE: Input = Input {
+    name: "entra_four_operations",
+    text: r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
   {"op":"Replace","path":"active","value":"False"},
   {"op":"Replace","path":"emails[type eq \"work\"].value","value":"dade@example.com"},
   {"op":"Replace","path":"name.givenName","value":"D."},
-  {"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"0191"}}]}"#;
+  {"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"0191"}}]}"#,
+};
 
 #[divan::bench(args = [OKTA_DEACTIVATE, ENTRA_UPDATE])]
-fn patch_parse_and_apply(bencher: divan::Bencher, body: &str) {
-    let body: Value = serde_json::from_str(body).unwrap();
+fn patch_parse_and_apply(bencher: divan::Bencher, input: Input) {
+    let body: Value = serde_json::from_str(input.text).unwrap();
     let original = user();
     bencher.bench(|| {
         let operations = parse_request(divan::black_box(&body)).unwrap();

@@ -138,8 +138,8 @@ echo "== hello-world baseline again (the machine may have drifted)"
 hello_rps hello-after
 
 rps() { jq -r '.requests_per_second // empty' "$work/$1.json" 2>/dev/null || true; }
-before=$(rps hello-before)
-after=$(rps hello-after)
+before=$(rps hello-before | xargs printf '%.0f')
+after=$(rps hello-after | xargs printf '%.0f')
 baseline=$(awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { if (a > 0 && b > 0) print (a + b) / 2; else print a + b }')
 
 echo
@@ -152,8 +152,8 @@ row() {
         printf '%-28s %9s %10s\n' "$label" "$users" "(failed)"
         return
     fi
-    jq -r --arg label "$label" --arg users "$users" --argjson base "$baseline" '
-        [$label, $users, .requests_per_second, .latency_ms.p50, .latency_ms.p99, .errors,
+    jq -r --arg name "$label" --arg count "$users" --argjson base "$baseline" '
+        [$name, $count, .requests_per_second, .latency_ms.p50, .latency_ms.p99, .errors,
          (if $base > 0 then 100 * .requests_per_second / $base else 0 end)] | @tsv' "$file" |
         awk -F'\t' '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%%\n", $1, $2, $3, $4, $5, $6, $7 }'
 }
@@ -163,14 +163,15 @@ for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SI
     for scenario in $SCENARIOS; do
         name=$scenario
         [[ $scenario == group-patch ]] && name="group-patch ($group_size/group)"
+        [[ $scenario == import ]] && name="import (pages of 100)"
         row "$label-$scenario" "$name" "$users"
     done
 done
 row hello-after "hello (after)" -
 for label in small large; do
     [[ -s $work/seed-$label.json ]] || continue
-    jq -r --arg label "$label" --arg wall "$(cat "$work/seed-$label.seconds" 2>/dev/null || echo '?')" '
-        "seeding (\($label)): \(.seeding.users_created) users created at \((.seeding.users_per_second // 0) | floor)/s, \(.seeding.groups_created) groups; \($wall) s in all"' \
+    jq -r --arg level "$label" --arg wall "$(cat "$work/seed-$label.seconds" 2>/dev/null || echo '?')" '
+        "seeding (\($level)): \(.seeding.users_created) users created at \((.seeding.users_per_second // 0) | floor)/s, \(.seeding.groups_created) groups; \($wall) s in all"' \
         "$work/seed-$label.json"
 done
 echo "wall time: $((SECONDS - began)) s"

@@ -5,7 +5,8 @@
 //!   costs in the store), over assets the user reaches and assets they do not;
 //! - `http_access_decision`: the same through `GET /api/v1/access` with a platform token;
 //! - `store_user_assets_page`: the first page of everything the user can reach (for scale: that list
-//!   grows with what the user's groups hold, unlike a decision).
+//!   grows with what the user's groups hold, unlike a decision);
+//! - `store_read_round_trip`: a read that runs `SELECT 1`, the floor under every store read.
 //!
 //! The query plans of a decision are printed when the fixture is opened. Run with
 //! `cargo bench --bench sharing`; seeding takes a minute or two the first time.
@@ -182,4 +183,12 @@ fn store_user_assets_page(bencher: divan::Bencher) {
         let page = RUNTIME.block_on(fixture.store.user_assets(&fixture.member, None, 0, 50)).expect("page");
         assert_eq!(page.assets.items.len(), 50);
     });
+}
+
+/// What any store read costs around its SQL (a hop to the blocking pool and a read transaction running
+/// `SELECT 1`): the floor under `store_access_decision`.
+#[divan::bench]
+fn store_read_round_trip(bencher: divan::Bencher) {
+    let fixture = &*FIXTURE;
+    bencher.bench(|| RUNTIME.block_on(fixture.store.ping()).expect("ping"));
 }

@@ -10,6 +10,7 @@ import * as usersPage from './page-users.js';
 import * as groupsPage from './page-groups.js';
 import * as activityPage from './page-activity.js';
 import * as adminsPage from './page-admins.js';
+import * as assetsPage from './page-assets.js';
 
 const state = { admin: null };
 
@@ -21,6 +22,8 @@ const routes = [
   { pattern: /^\/users\/([^/]+)$/, page: usersPage, nav: 'users', title: 'User', detail: true },
   { pattern: /^\/groups$/, page: groupsPage, nav: 'groups', title: 'Groups' },
   { pattern: /^\/groups\/([^/]+)$/, page: groupsPage, nav: 'groups', title: 'Group', detail: true },
+  { pattern: /^\/assets$/, page: assetsPage, nav: 'assets', title: 'Assets' },
+  { pattern: /^\/assets\/([^/]+)$/, page: assetsPage, nav: 'assets', title: 'Asset', detail: true },
   { pattern: /^\/activity$/, page: activityPage, nav: 'activity', title: 'Activity' },
   { pattern: /^\/admins$/, page: adminsPage, nav: 'admins', title: 'Admins' },
 ];

@@ -165,7 +165,8 @@ async function renderAsset(main, { id, isCurrent }) {
           ? h('span', {}, h('a', { href: `/groups/${encodeURIComponent(p.id)}`, 'data-link': true }, p.displayName), ' ', badge('Group', 'info'))
           : personName(p)),
         h('td', {}, levelLabel(p.level)))));
-  main.append(
+  // main.append would write a null as the text "null"; h() leaves it out.
+  main.append(h('div', {},
     breadcrumb(asset.name),
     pageHeader(asset.name, h('div', { class: 'badges' }, badge(kindLabel(asset.kind), 'info'))),
     data.ownerReachable ? null : h('p', { class: 'warning-box', role: 'status' },
@@ -179,7 +180,7 @@ async function renderAsset(main, { id, isCurrent }) {
         h('dt', {}, 'Created'), h('dd', {}, time(asset.createdAt)),
         h('dt', {}, 'Last change'), h('dd', {}, time(asset.updatedAt)),
         h('dt', {}, 'Id'), h('dd', {}, h('code', {}, asset.id)))),
-    h('section', { class: 'card', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Who has access'), access));
+    h('section', { class: 'card', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Who has access'), access)));
 
   const reload = () => navigate(`/assets/${encodeURIComponent(asset.id)}`, { replace: true });
   share.addEventListener('click', async () => { if (await openShareDialog(data)) reload(); });

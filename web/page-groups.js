@@ -3,6 +3,7 @@
 
 import { api, queryString } from './api.js';
 import { setQuery } from './app.js';
+import { groupAssetsSection } from './sharing.js';
 import { h, badge, debounce, emptyState, errorBox, formatNumber, loading, pageHeader, pager, table, time } from './ui.js';
 
 const PAGE = 50;
@@ -78,7 +79,8 @@ async function renderGroup(main, { id, query, isCurrent }) {
         h('dt', {}, 'External ID'), h('dd', {}, group.externalId || '—'),
         h('dt', {}, 'SCIM id'), h('dd', {}, h('code', {}, group.id)),
         h('dt', {}, 'Last change'), h('dd', {}, time(group.lastModified)))),
-    h('section', { class: 'card', 'aria-labelledby': 'members-title' }, h('h2', { id: 'members-title' }, 'Members'), members));
+    h('section', { class: 'card', 'aria-labelledby': 'members-title' }, h('h2', { id: 'members-title' }, 'Members'), members),
+    groupAssetsSection(group));
 
   function show(page) {
     if (page.total === 0) {

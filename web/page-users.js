@@ -3,6 +3,7 @@
 
 import { api, queryString } from './api.js';
 import { setQuery } from './app.js';
+import { userAssetsSection } from './sharing.js';
 import { h, badge, debounce, emptyState, errorBox, formatNumber, loading, pageHeader, pager, table, time } from './ui.js';
 
 const PAGE = 50;
@@ -104,7 +105,8 @@ async function renderUser(main, { id, isCurrent }) {
         ? emptyState('Not in any group', 'Groups pushed by the identity provider that contain this user appear here.')
         : h('ul', { class: 'plain-list' }, groups.map((g) => h('li', {},
           h('a', { href: `/groups/${encodeURIComponent(g.id)}`, 'data-link': true }, g.displayName),
-          g.direct ? null : h('span', { class: 'muted' }, ' (through a nested group)'))))));
+          g.direct ? null : h('span', { class: 'muted' }, ' (through a nested group)'))))),
+    userAssetsSection(user));
 }
 
 function breadcrumb(current) {

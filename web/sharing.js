@@ -204,7 +204,8 @@ export function openExtendDialog(user) {
       id: 'extend-search', label: 'Give Owner to',
       onPick: (option) => {
         heir = option;
-        chosen.replaceChildren('Owner goes to ', h('strong', {}, option.display), option.type === 'group' ? [' ', badge('Group', 'info')] : null, '.');
+        chosen.replaceChildren(h('span', {}, 'Owner goes to ', h('strong', {}, option.display),
+          option.type === 'group' ? [' ', badge('Group', 'info')] : null, '.'));
         confirm.disabled = false;
         confirm.focus();
       },

@@ -80,10 +80,10 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
         (_, ["admin", "api", rest @ ..]) => admin_route(app, request, rest).await,
         (_, ["api", "v1", rest @ ..]) => platform::route(app, request, rest, exchange).await,
         (_, ["setup"]) if get => setup_page(app, request.headers()).await,
-        (_, [] | ["login" | "integrations" | "users" | "groups" | "activity" | "admins"]) if get => {
+        (_, [] | ["login" | "integrations" | "users" | "groups" | "assets" | "activity" | "admins"]) if get => {
             page(request.headers(), "index.html")
         }
-        (_, ["users" | "groups", _]) if get => page(request.headers(), "index.html"),
+        (_, ["users" | "groups" | "assets", _]) if get => page(request.headers(), "index.html"),
         (_, [file]) if get => page(request.headers(), file),
         _ => plain(StatusCode::NOT_FOUND, "not found"),
     }

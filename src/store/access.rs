@@ -185,26 +185,35 @@ impl Store {
             if user.status != UserStatus::Active {
                 return Ok(UserAssets { user, assets: Page { total: 0, items: Vec::new() } });
             }
+            // Every source row of what the user reaches, deduplicated here: one pass over the indexes
+            // instead of SQLite's temporary B-tree, and the count and the page come from the same pass.
             let kind_text = kind.map(AssetKind::as_str);
-            let filtered = "FROM reach JOIN assets a ON a.seq = reach.asset_seq WHERE ?3 IS NULL OR a.kind = ?3";
-            let total: i64 = conn
-                .prepare_cached(&format!("{} SELECT count(DISTINCT reach.asset_seq) {filtered}", reach_sql()))?
-                .query_row(params![user.id, user_seq, kind_text], |row| row.get(0))?;
-            let seqs: Vec<i64> = {
-                let mut statement = conn.prepare_cached(&format!(
-                    "{} SELECT reach.asset_seq {filtered} GROUP BY reach.asset_seq ORDER BY reach.asset_seq
-                     LIMIT ?4 OFFSET ?5",
-                    reach_sql()
-                ))?;
-                let offset = i64::try_from(start).unwrap_or(i64::MAX);
+            let mut seqs: Vec<i64> = {
+                let sql = match kind_text {
+                    None => format!("{} SELECT asset_seq FROM reach", reach_sql()),
+                    Some(_) => format!(
+                        "{} SELECT reach.asset_seq FROM reach JOIN assets a ON a.seq = reach.asset_seq WHERE a.kind = ?3",
+                        reach_sql()
+                    ),
+                };
+                let values: Vec<rusqlite::types::Value> = match kind_text {
+                    None => vec![user.id.clone().into(), user_seq.into()],
+                    Some(kind) => vec![user.id.clone().into(), user_seq.into(), kind.to_owned().into()],
+                };
+                let mut statement = conn.prepare_cached(&sql)?;
                 statement
-                    .query_map(params![user.id, user_seq, kind_text, page_size, offset], |row| row.get(0))?
+                    .query_map(rusqlite::params_from_iter(values.iter()), |row| row.get(0))?
                     .collect::<Result<_, _>>()?
             };
+            seqs.sort_unstable();
+            seqs.dedup();
+            let total = seqs.len();
+            let first = usize::try_from(start).unwrap_or(usize::MAX).min(total);
+            let seqs = &seqs[first..(first + page_size as usize).min(total)];
             let mut items = Vec::with_capacity(seqs.len());
             let mut read =
                 conn.prepare_cached(&format!("SELECT {ASSET_COLUMNS} FROM {ASSET_FROM} WHERE a.seq = ?1"))?;
-            for asset_seq in seqs {
+            for &asset_seq in seqs {
                 let (_, asset) = read.query_row([asset_seq], asset_row)?;
                 if let Decision::Allowed(access) =
                     decide(user.status, sources(conn, user_seq, &user, asset_seq, &asset)?)
@@ -212,7 +221,7 @@ impl Store {
                     items.push(ReachableAsset { asset, access });
                 }
             }
-            Ok(UserAssets { user, assets: Page { total: count(total), items } })
+            Ok(UserAssets { user, assets: Page { total: total as u64, items } })
         })
         .await
     }

@@ -21,7 +21,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A chromedriver process, killed when dropped.
-struct Driver {
+pub struct Driver {
     child: Child,
     url: String,
 }
@@ -39,7 +39,7 @@ fn free_port() -> u16 {
 
 /// Starts chromedriver on a port the OS had free a moment ago, retrying with another port if that one
 /// was taken in between, and waits until it answers `/status` as ready.
-async fn start_driver() -> Driver {
+pub async fn start_driver() -> Driver {
     for path in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             Path::new(path).exists(),
@@ -73,7 +73,7 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not become ready");
 }
 
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+pub async fn browser(driver: &Driver, profile: &Path) -> Client {
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -98,13 +98,13 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn screenshot(client: &Client, name: &str) {
+pub async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -114,7 +114,7 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 /// Waits until the page's visible text contains `text`.
-async fn wait_for_text(client: &Client, text: &str) {
+pub async fn wait_for_text(client: &Client, text: &str) {
     eventually(&format!("the page to show {text:?}"), || async {
         let body = client.find(Locator::Css("body")).await.ok()?.text().await.ok()?;
         body.contains(text).then_some(())
@@ -122,13 +122,13 @@ async fn wait_for_text(client: &Client, text: &str) {
     .await;
 }
 
-async fn type_into(client: &Client, css: &str, text: &str) {
+pub async fn type_into(client: &Client, css: &str, text: &str) {
     let element = wait_for(client, css).await;
     element.clear().await.unwrap();
     element.send_keys(text).await.unwrap();
 }
 
-async fn click(client: &Client, css: &str) {
+pub async fn click(client: &Client, css: &str) {
     wait_for(client, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
 }
 
@@ -136,7 +136,7 @@ async fn path(client: &Client) -> String {
     client.current_url().await.unwrap().path().to_owned()
 }
 
-async fn wait_for_path(client: &Client, wanted: &str) {
+pub async fn wait_for_path(client: &Client, wanted: &str) {
     eventually(&format!("the page {wanted}"), || async { (path(client).await == wanted).then_some(()) }).await;
 }
 

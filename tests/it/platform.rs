@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use scimbox::credentials::Scope;
 use serde_json::{Value, json};
 
-use crate::admin::{AdminServer, Session, scim_group, scim_user};
+use crate::admin::{AdminServer, Session, eventually, scim_group, scim_user};
 
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -428,4 +428,126 @@ async fn assets_are_created_renamed_listed_and_deleted_and_errors_are_clear_json
     assert_eq!(status, StatusCode::OK);
     assert_eq!(p.api(Method::DELETE, &format!("assets/{id}"), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(p.api(Method::DELETE, &format!("assets/{id}"), None).await.0, StatusCode::NOT_FOUND);
+}
+
+/// The end of the seed, in a real browser: a group pushed over SCIM appears in the Share dialog's
+/// Set Permissions dropdown, Editor is granted to it, its member reaches the capsule through it, and
+/// once SCIM takes the member out of the group the capsule is gone from their list. Screenshots go to
+/// `target/screenshots/sharing-*.png`.
+#[tokio::test(flavor = "multi_thread")]
+async fn sharing_a_capsule_with_a_pushed_group_in_the_page() {
+    use crate::browser::{browser, click, screenshot, start_driver, type_into, wait_for, wait_for_path, wait_for_text};
+    use fantoccini::Locator;
+
+    let p = Platform::start().await;
+    let owner = p.user("olivia@example.com").await;
+    let member = p.user("max@example.com").await;
+    let team = p.group("Data Science", &[&member]).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+
+    client.goto(&p.server.url("/login")).await.unwrap();
+    type_into(&client, "#login-username", "root").await;
+    type_into(&client, "#login-password", crate::admin::PASSWORD).await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_path(&client, "/integrations").await;
+
+    // Create the capsule in the page: name it and pick its owner with the search-as-you-type field.
+    click(&client, "a[data-nav=assets]").await;
+    wait_for_text(&client, "No assets yet").await;
+    click(&client, "#new-asset").await;
+    type_into(&client, "#asset-new-name", "Churn model").await;
+    type_into(&client, "#asset-owner-search", "oli").await;
+    click(&client, "#asset-owner-search-options [role=option][data-type=user]").await;
+    wait_for_text(&client, "Owner: Test Example").await;
+    screenshot(&client, "sharing-01-new-capsule").await;
+    click(&client, "dialog button[type=submit]").await;
+    wait_for(&client, "#share-button").await;
+    let capsule = client.current_url().await.unwrap().path().rsplit('/').next().unwrap().to_owned();
+    wait_for_text(&client, "Not shared").await;
+
+    // Share → Set Permissions: the pushed group is in the dropdown, marked as a group.
+    click(&client, "#share-button").await;
+    wait_for_text(&client, "Set Permissions").await;
+    type_into(&client, "#share-search", "Data").await;
+    let option = wait_for(&client, &format!("#share-search-options [role=option][data-id=\"{team}\"]")).await;
+    assert_eq!(option.attr("data-type").await.unwrap().as_deref(), Some("group"));
+    let text = option.text().await.unwrap();
+    assert!(text.contains("Data Science") && text.contains("Group"), "{text}");
+    screenshot(&client, "sharing-02-set-permissions-dropdown").await;
+    option.click().await.unwrap();
+    let level = wait_for(&client, &format!("select.level-select[data-principal=\"{team}\"]")).await;
+    assert_eq!(level.prop("value").await.unwrap().as_deref(), Some("viewer"), "a new row starts as Viewer");
+    level.select_by_value("editor").await.unwrap();
+    screenshot(&client, "sharing-03-editor").await;
+    click(&client, "#share-save").await;
+    eventually("the dialog to close", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+    wait_for(&client, &format!("tr[data-principal=\"{team}\"]")).await;
+    wait_for_text(&client, "Editor").await;
+    screenshot(&client, "sharing-04-shared").await;
+
+    // The platform API: the member reaches the capsule as Editor, through the group.
+    let (_, list) = p.api(Method::GET, &format!("users/{member}/assets"), None).await;
+    assert_eq!(list["assets"][0]["id"], capsule.as_str());
+    assert_eq!(list["assets"][0]["access"]["level"], "editor");
+    assert_eq!(list["assets"][0]["access"]["via"][0]["displayName"], "Data Science");
+
+    // The member's page shows it with the reason; the group's page shows what is shared with it.
+    client.goto(&p.server.url(&format!("/users/{member}"))).await.unwrap();
+    wait_for(&client, &format!("tr[data-asset=\"{capsule}\"]")).await;
+    wait_for_text(&client, "through group Data Science").await;
+    client.execute("document.getElementById('assets-title').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "sharing-05-member").await;
+    client.goto(&p.server.url(&format!("/groups/{team}"))).await.unwrap();
+    wait_for_text(&client, "Shared assets").await;
+    wait_for_text(&client, "Churn model").await;
+    client.execute("document.getElementById('shared-assets-title').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "sharing-06-group").await;
+
+    // SCIM takes the member out of the group: the capsule is gone from their list at once.
+    let (status, _) = p.scim(Method::PATCH, &format!("Groups/{team}"), Some(membership("remove", &member))).await;
+    assert!(status.is_success());
+    let (_, list) = p.api(Method::GET, &format!("users/{member}/assets"), None).await;
+    assert_eq!(list["totalResults"], 0, "{list}");
+    client.goto(&p.server.url(&format!("/users/{member}"))).await.unwrap();
+    wait_for_text(&client, "No access").await;
+    client.execute("document.getElementById('assets-title').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "sharing-07-member-removed").await;
+
+    // The owner leaves (SCIM DELETE): the capsule stays, shown with a deleted owner; an admin extends
+    // its ownership to the group from the asset's page.
+    assert_eq!(p.scim(Method::DELETE, &format!("Users/{owner}"), None).await.0, StatusCode::NO_CONTENT);
+    client.goto(&p.server.url(&format!("/assets/{capsule}"))).await.unwrap();
+    wait_for_text(&client, "deleted user").await;
+    wait_for_text(&client, "No active user can act as this asset’s owner").await;
+    click(&client, "#extend-owner").await;
+    type_into(&client, "#extend-search", "Data").await;
+    click(&client, &format!("#extend-search-options [role=option][data-id=\"{team}\"]")).await;
+    screenshot(&client, "sharing-08-extend-ownership").await;
+    click(&client, "#extend-confirm").await;
+    eventually("the dialog to close", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+    wait_for_text(&client, "Owner").await;
+    // The group holds Owner now, but nobody active is in it: the warning stays until someone is.
+    let (_, permissions) = p.api(Method::GET, &format!("assets/{capsule}/permissions"), None).await;
+    assert_eq!(permissions["ownerReachable"], false);
+    let (status, _) = p.scim(Method::PATCH, &format!("Groups/{team}"), Some(membership("add", &member))).await;
+    assert!(status.is_success());
+    client.refresh().await.unwrap();
+    wait_for(&client, "#share-button").await;
+    eventually("the owner warning to go", || async {
+        let body = client.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        (body.contains("deleted user") && !body.contains("No active user can act")).then_some(())
+    })
+    .await;
+    let (_, permissions) = p.api(Method::GET, &format!("assets/{capsule}/permissions"), None).await;
+    assert_eq!(permissions["permissions"][0]["level"], "owner");
+    screenshot(&client, "sharing-09-extended").await;
+    client.close().await.unwrap();
 }
