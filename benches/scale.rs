@@ -178,3 +178,25 @@ fn http_group_patch_one_member(bencher: divan::Bencher, size: usize) {
         assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
     });
 }
+
+/// The same lookup without the user's groups (`excludedAttributes=groups`): what the groups cost.
+#[divan::bench]
+fn store_lookup_by_user_name_without_groups(bencher: divan::Bencher) {
+    let fixture = &*FIXTURE;
+    let counter = AtomicUsize::new(1);
+    bencher.bench(|| {
+        let name = user_name(pick(&counter));
+        let query = Params { filter: Some(format!("userName eq \"{name}\"")), ..Default::default() }
+            .into_query(ResourceKind::User, 1000)
+            .unwrap();
+        let found = RUNTIME.block_on(fixture.store.list_users(query, String::new(), false)).unwrap();
+        assert_eq!(found.total, 1);
+    });
+}
+
+/// The floor under every store read: a round trip through the read pool running `SELECT 1`.
+#[divan::bench]
+fn store_read_floor(bencher: divan::Bencher) {
+    let fixture = &*FIXTURE;
+    bencher.bench(|| RUNTIME.block_on(fixture.store.ping()).unwrap());
+}

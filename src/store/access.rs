@@ -180,7 +180,8 @@ impl Store {
         page_size: u32,
     ) -> Result<UserAssets, StoreError> {
         let user_id = user_id.to_owned();
-        self.read(move |conn| {
+        // Everything a user can reach may be tens of thousands of assets: a read for the blocking pool.
+        self.read_long(move |conn| {
             let (user_seq, user) = user_or_not_found(conn, &user_id)?;
             if user.status != UserStatus::Active {
                 return Ok(UserAssets { user, assets: Page { total: 0, items: Vec::new() } });

@@ -94,7 +94,7 @@ impl Store {
         with_members: bool,
     ) -> Result<Option<(StoredGroup, Option<Vec<MemberView>>)>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        let read = move |conn: &Connection| {
             let Some((seq, group)) = conn
                 .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
                 .query_row([&id], stored_group)
@@ -104,8 +104,9 @@ impl Store {
             };
             let members = if with_members { Some(members_of(conn, seq)?) } else { None };
             Ok(Some((group?, members)))
-        })
-        .await
+        };
+        // A group's members may be a hundred thousand rows: that read goes to the blocking pool.
+        if with_members { self.read_long(read).await } else { self.read(read).await }
     }
 
     /// A group by SCIM id with its members written as JSON array elements (`{…},{…}`) straight into
@@ -119,7 +120,7 @@ impl Store {
         keep: Vec<String>,
     ) -> Result<Option<(StoredGroup, Vec<u8>)>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let Some((seq, group)) = conn
                 .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
                 .query_row([&id], stored_group)
@@ -216,7 +217,8 @@ impl Store {
         location_base: String,
         with_members: bool,
     ) -> Result<Found<(StoredGroup, Option<Vec<MemberView>>)>, StoreError> {
-        self.read(move |conn| {
+        let long = with_members || listing::is_long(ResourceKind::Group, &query);
+        let list = move |conn: &Connection| {
             let found = listing::list(conn, &GROUPS, &query, &location_base)?;
             let mut items = Vec::with_capacity(found.items.len());
             for (seq, group) in found.items {
@@ -224,8 +226,8 @@ impl Store {
                 items.push((group, members));
             }
             Ok(Found { total: found.total, items, next: found.next })
-        })
-        .await
+        };
+        if long { self.read_long(list).await } else { self.read(list).await }
     }
 
     /// SQLite's query plan for listing groups with `query` (see `listing::explain`).
@@ -423,6 +425,14 @@ pub(super) fn forget_member(conn: &Connection, id: &str) -> Result<(), StoreErro
 
 /// The groups of a user: direct memberships, then every group that contains one of those (indirect).
 pub(super) fn user_groups(conn: &Connection, user_id: &str) -> Result<Vec<UserGroup>, StoreError> {
+    // Most users looked up are in no group: one index probe answers that without setting up the
+    // recursive query and its temporary tables.
+    let member: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM group_members WHERE member_id = ?1 AND member_type = 'User')")?
+        .query_row([user_id], |row| row.get(0))?;
+    if !member {
+        return Ok(Vec::new());
+    }
     let mut statement = conn.prepare_cached(
         "WITH RECURSIVE containing(seq, id, depth) AS (
              SELECT g.seq, g.id, 0 FROM group_members m JOIN groups g ON g.seq = m.group_seq

@@ -29,6 +29,15 @@ pub(super) struct Table<T> {
     pub render: fn(&Connection, i64, &T, &str) -> Result<Value, StoreError>,
 }
 
+/// Whether listing `query` may take long: a residual filter or a sort without a column reads every
+/// candidate, and a deep index page skips many rows. Such lists run on the blocking pool.
+pub(super) fn is_long(kind: ResourceKind, query: &ListQuery) -> bool {
+    let (_, residual) = plan(kind, query.filter.as_ref());
+    let sorted_in_memory = query.sort.as_ref().is_some_and(|sort| sort_column(kind, &sort.path).is_none());
+    let deep = matches!(query.page, Page::Index { start_index, .. } if start_index > 10_000);
+    residual.is_some() || sorted_in_memory || deep
+}
+
 /// One page of `table` matching `query`, with the total.
 pub(super) fn list<T>(
     conn: &Connection,
@@ -66,8 +75,15 @@ struct Statements {
 
 fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>, page: Page) -> Statements {
     let range = sql.as_ref().is_some_and(|sql| sql.range);
+    let filtered = sql.is_some();
     let (condition, params) = condition(table, sql);
-    let count = format!("SELECT count(*) FROM {} WHERE {condition}", table.name);
+    // Without a filter the total is the live count the triggers of `live_counts` keep.
+    let count = if filtered {
+        format!("SELECT count(*) FROM {} WHERE {condition}", table.name)
+    } else {
+        format!("SELECT live FROM live_counts WHERE kind = '{}'", table.name)
+    };
+    let count_params = if filtered { params.clone() } else { Vec::new() };
     // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
     let order_by = match order {
         None if range => "+seq".to_owned(),
@@ -76,11 +92,20 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
         Some((column, true)) => format!("{column} IS NULL, {column} DESC, seq DESC"),
     };
     let count_limit = i64::try_from(page.count()).unwrap_or(i64::MAX);
-    let mut page_params = params.clone();
+    let mut page_params = params;
+    let offset = |start_index: u64| i64::try_from(start_index - 1).unwrap_or(i64::MAX);
     let (condition, limit) = match page {
+        // An unfiltered page in the stable order: its first `seq` is found by skipping entries of the
+        // index of live `seq`s, not whole rows (what makes a deep page of an import cheap).
+        Page::Index { start_index, .. } if !filtered && order.is_none() && start_index > 1 => {
+            page_params.push(offset(start_index).into());
+            page_params.push(count_limit.into());
+            let first = format!("(SELECT seq FROM {} WHERE {} ORDER BY seq LIMIT 1 OFFSET ?)", table.name, table.live);
+            (format!("{condition} AND seq >= {first}"), "LIMIT ?")
+        }
         Page::Index { start_index, .. } => {
             page_params.push(count_limit.into());
-            page_params.push(i64::try_from(start_index - 1).unwrap_or(i64::MAX).into());
+            page_params.push(offset(start_index).into());
             (condition, "LIMIT ? OFFSET ?")
         }
         Page::Cursor { after, .. } => {
@@ -91,7 +116,7 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
         }
     };
     let page = format!("SELECT {} FROM {} WHERE {condition} ORDER BY {order_by} {limit}", table.columns, table.name);
-    Statements { count, count_params: params, page, page_params }
+    Statements { count, count_params, page, page_params }
 }
 
 /// The whole query in SQL: a count and one page read through the indexes.

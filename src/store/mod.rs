@@ -228,6 +228,16 @@ impl Store {
     {
         self.inner.readers.read(f).await
     }
+
+    /// Like [`Store::read`], for a read that may take long (scans, deep pages): always on the blocking
+    /// pool, so that it never stalls a worker thread.
+    async fn read_long<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.readers.read_long(f).await
+    }
 }
 
 /// Creates the data directory (owner-only) or checks that the existing one is a directory, and creates
@@ -283,6 +293,14 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
             return Err(StoreError::Open { path: path.to_owned(), reason: format!("journal_mode is {mode}, not wal") });
         }
     }
+    // Statements are prepared once per connection and reused: the default cache (16) is smaller than
+    // the set of statements one connection serves, and re-preparing costs more than running most of them.
+    conn.set_prepared_statement_cache_capacity(256);
+    // The query planner stability guarantee: a cached statement keeps its plan whatever is bound to it.
+    // Without it, SQLite (built with STAT4) re-prepares a statement each time a bound value that could
+    // change the plan changes, which made every `userName eq` lookup parse its SQL again.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(|e| StoreError::Open { path: path.to_owned(), reason: e.to_string() })?;
     // FULL: an acknowledged write survives power loss (Okta never resends a request that got 201).
     conn.pragma_update(None, "synchronous", "FULL").map_err(classify)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;

@@ -179,7 +179,8 @@ impl Store {
         location_base: String,
         with_groups: bool,
     ) -> Result<Found<(StoredUser, Vec<UserGroup>)>, StoreError> {
-        self.read(move |conn| {
+        let long = listing::is_long(ResourceKind::User, &query);
+        let list = move |conn: &Connection| {
             let found = listing::list(conn, &USERS, &query, &location_base)?;
             let mut items = Vec::with_capacity(found.items.len());
             for user in found.items {
@@ -187,8 +188,8 @@ impl Store {
                 items.push((user, groups));
             }
             Ok(Found { total: found.total, items, next: found.next })
-        })
-        .await
+        };
+        if long { self.read_long(list).await } else { self.read(list).await }
     }
 }
 

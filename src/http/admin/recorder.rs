@@ -134,7 +134,10 @@ pub async fn record(
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     let small = response.body().size_hint().exact().is_some_and(|n| n > 0 && n <= PEEK_LIMIT as u64);
-    let (response, peek) = if is_json && small {
+    // A handler's own note says what a success did; only failures (for their detail) and responses
+    // without a note are read back, which keeps lookups from parsing their answer twice.
+    let wants_peek = note.is_none() || status >= 400;
+    let (response, peek) = if is_json && small && wants_peek {
         let (parts, body) = response.into_parts();
         match body.collect().await {
             Ok(collected) => {
@@ -301,6 +304,11 @@ pub fn summarize(method: &Method, path: &str, status: u16, peek: &Peek) -> Optio
         (&Method::DELETE, _) => format!("delete of {noun} {} failed", target(id)),
         _ => return None,
     })
+}
+
+/// The note a successful list or search attaches: the same words `summarize` would find.
+pub fn list_note(nouns: &str, total: u64) -> ActivityNote {
+    ActivityNote(format!("listed {nouns}: {total} result{}", plural(usize::try_from(total).unwrap_or(usize::MAX))))
 }
 
 fn search_summary(nouns: &str, status: u16, peek: &Peek) -> String {

@@ -253,7 +253,10 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
         let bytes = render_bytes(stored, members.as_deref(), &base, &projection);
         resources.push(serde_json::from_slice(&bytes).unwrap_or(Value::Null));
     }
-    Ok(reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next)))
+    let mut response =
+        reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next));
+    response.extensions_mut().insert(crate::http::admin::recorder::list_note("groups", found.total));
+    Ok(response)
 }
 
 fn not_found(id: &str) -> scim::Error {

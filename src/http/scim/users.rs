@@ -213,7 +213,10 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
     let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
     let resources =
         found.items.iter().map(|(stored, groups)| render_with(stored, groups, &base, &projection)).collect();
-    Ok(reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next)))
+    let mut response =
+        reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next));
+    response.extensions_mut().insert(crate::http::admin::recorder::list_note("users", found.total));
+    Ok(response)
 }
 
 fn not_found(id: &str) -> scim::Error {
