@@ -100,20 +100,26 @@ impl Params {
     pub fn from_query(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
         let mut params = Params::default();
         for (name, value) in pairs {
-            let slot = match name.to_ascii_lowercase().as_str() {
-                "filter" => &mut params.filter,
-                "startindex" => &mut params.start_index,
-                "count" => &mut params.count,
-                "sortby" => &mut params.sort_by,
-                "sortorder" => &mut params.sort_order,
-                "cursor" => &mut params.cursor,
-                "attributes" => &mut params.attributes,
-                "excludedattributes" => &mut params.excluded_attributes,
-                _ => continue,
-            };
-            *slot = Some(value);
+            if let Some(slot) = params.slot(&name) {
+                *slot = Some(value);
+            }
         }
         params
+    }
+
+    /// The field a parameter name sets (names match case-insensitively; unknown ones set nothing).
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "filter" => &mut self.filter,
+            "startindex" => &mut self.start_index,
+            "count" => &mut self.count,
+            "sortby" => &mut self.sort_by,
+            "sortorder" => &mut self.sort_order,
+            "cursor" => &mut self.cursor,
+            "attributes" => &mut self.attributes,
+            "excludedattributes" => &mut self.excluded_attributes,
+            _ => return None,
+        })
     }
 
     /// Reads a `POST /.search` body (RFC 7644 §3.4.3): the same parameters as JSON, with `attributes` and
@@ -137,19 +143,10 @@ impl Params {
                     _ => Err(Error::invalid_value(format!("{name} has a value of the wrong type"))),
                 }
             };
-            let slot = match name.to_ascii_lowercase().as_str() {
-                "filter" => &mut params.filter,
-                "startindex" => &mut params.start_index,
-                "count" => &mut params.count,
-                "sortby" => &mut params.sort_by,
-                "sortorder" => &mut params.sort_order,
-                "cursor" => &mut params.cursor,
-                "attributes" => &mut params.attributes,
-                "excludedattributes" => &mut params.excluded_attributes,
-                "schemas" => continue,
-                _ => continue,
-            };
-            *slot = text(value)?;
+            let value = text(value)?;
+            if let Some(slot) = params.slot(name) {
+                *slot = value;
+            }
         }
         Ok(params)
     }

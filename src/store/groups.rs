@@ -42,6 +42,15 @@ const GROUPS: Table<(i64, StoredGroup)> = Table {
     },
 };
 
+/// The group with SCIM id `id` and its `seq`, if there is one.
+fn group_by_id(conn: &Connection, id: &str) -> Result<Option<(i64, StoredGroup)>, StoreError> {
+    let found = conn
+        .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
+        .query_row([id], stored_group)
+        .optional()?;
+    found.map(|(seq, group)| group.map(|group| (seq, group))).transpose()
+}
+
 /// The columns `stored_group` reads, in its order.
 pub(super) const GROUP_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version";
 
@@ -95,15 +104,9 @@ impl Store {
     ) -> Result<Option<(StoredGroup, Option<Vec<MemberView>>)>, StoreError> {
         let id = id.to_owned();
         let read = move |conn: &Connection| {
-            let Some((seq, group)) = conn
-                .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
-                .query_row([&id], stored_group)
-                .optional()?
-            else {
-                return Ok(None);
-            };
+            let Some((seq, group)) = group_by_id(conn, &id)? else { return Ok(None) };
             let members = if with_members { Some(members_of(conn, seq)?) } else { None };
-            Ok(Some((group?, members)))
+            Ok(Some((group, members)))
         };
         // A group's members may be a hundred thousand rows: that read goes to the blocking pool.
         if with_members { self.read_long(read).await } else { self.read(read).await }
@@ -121,13 +124,7 @@ impl Store {
     ) -> Result<Option<(StoredGroup, Vec<u8>)>, StoreError> {
         let id = id.to_owned();
         self.read_long(move |conn| {
-            let Some((seq, group)) = conn
-                .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
-                .query_row([&id], stored_group)
-                .optional()?
-            else {
-                return Ok(None);
-            };
+            let Some((seq, group)) = group_by_id(conn, &id)? else { return Ok(None) };
             let keep = |field: &str| keep.iter().any(|k| k == field);
             let mut first = true;
             each_member(conn, seq, |member| {
@@ -137,7 +134,7 @@ impl Store {
                 first = false;
                 write_members(&mut out, [&member], &location_base, &keep);
             })?;
-            Ok(Some((group?, out)))
+            Ok(Some((group, out)))
         })
         .await
     }
@@ -155,12 +152,8 @@ impl Store {
     {
         let id = id.to_owned();
         self.write(move |conn| {
-            let (seq, current) = conn
-                .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
-                .query_row([&id], stored_group)
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("group {id:?}")))?;
-            let current = current?;
+            let (seq, current) =
+                group_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("group {id:?}")))?;
             check_precondition(if_match.as_ref(), current.version)?;
             let (draft, changes) = change(&current).map_err(StoreError::Rejected)?;
             ensure_name_free(conn, &draft.display_name, Some(seq))?;

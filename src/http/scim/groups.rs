@@ -9,7 +9,8 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    base_url, if_match, if_none_match, no_content, not_modified, parse_json, projection, query_params, resource_bytes,
+    base_url, if_match, if_none_match, list_request, no_content, not_modified, parse_json, projection, query_params,
+    resource_bytes,
 };
 use crate::http::App;
 use crate::http::reply::{self, Body};
@@ -226,18 +227,9 @@ pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<R
     Ok(no_content())
 }
 
-/// `GET /Groups`.
-pub async fn list(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
-    let base = base_url(app, &request);
-    let params = query_params(&request);
-    respond_list(app, params, base).await
-}
-
-/// `POST /Groups/.search`.
-pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
-    let base = base_url(app, &request);
-    let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let params = Params::from_search_body(&parse_json(&body)?)?;
+/// `GET /Groups` (`search` false) and `POST /Groups/.search` (`search` true).
+pub async fn list(app: &App, request: Request<Incoming>, search: bool) -> Result<Response<Body>, scim::Error> {
+    let (base, params) = list_request(app, request, search).await?;
     respond_list(app, params, base).await
 }
 

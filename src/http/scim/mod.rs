@@ -107,6 +107,21 @@ pub fn query_params<B>(request: &Request<B>) -> Params {
     Params::from_query(form_urlencoded::parse(query.as_bytes()).into_owned())
 }
 
+/// The base URL and the list parameters of `GET /{type}` (from the query string) or of
+/// `POST /{type}/.search` (from the body).
+pub async fn list_request(
+    app: &App,
+    request: Request<hyper::body::Incoming>,
+    search: bool,
+) -> Result<(String, Params), scim::Error> {
+    let base = base_url(app, &request);
+    if !search {
+        return Ok((base, query_params(&request)));
+    }
+    let body = crate::http::routes::read_body(request, app.config.limits.max_body_bytes).await?;
+    Ok((base, Params::from_search_body(&parse_json(&body)?)?))
+}
+
 /// The projection a request's query string asks for (`attributes`, `excludedAttributes`): used by single
 /// reads and by the responses of writes.
 pub fn projection<B>(request: &Request<B>, kind: ResourceKind) -> Result<Projection, scim::Error> {

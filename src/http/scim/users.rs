@@ -7,7 +7,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::{
-    base_url, hash_password, if_match, if_none_match, no_content, not_modified, parse_json, projection, query_params,
+    base_url, hash_password, if_match, if_none_match, list_request, no_content, not_modified, parse_json, projection,
     resource,
 };
 use crate::http::App;
@@ -189,18 +189,9 @@ pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<R
     Ok(no_content())
 }
 
-/// `GET /Users`.
-pub async fn list(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
-    let base = base_url(app, &request);
-    let params = query_params(&request);
-    respond_list(app, params, base).await
-}
-
-/// `POST /Users/.search`.
-pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
-    let base = base_url(app, &request);
-    let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let params = Params::from_search_body(&parse_json(&body)?)?;
+/// `GET /Users` (`search` false) and `POST /Users/.search` (`search` true).
+pub async fn list(app: &App, request: Request<Incoming>, search: bool) -> Result<Response<Body>, scim::Error> {
+    let (base, params) = list_request(app, request, search).await?;
     respond_list(app, params, base).await
 }
 
