@@ -29,7 +29,14 @@ pub fn asset(path: &str, request_headers: &HeaderMap) -> Option<Response<Body>> 
         Response::new(full(file.data.into_owned()))
     };
     let headers = response.headers_mut();
-    if let Ok(content_type) = HeaderValue::from_str(file.metadata.mimetype()) {
+    // Text is served as UTF-8 (our files are), so no browser guesses another charset.
+    let mimetype = file.metadata.mimetype();
+    let content_type = if mimetype.starts_with("text/") || mimetype.ends_with("javascript") {
+        format!("{mimetype}; charset=utf-8")
+    } else {
+        mimetype.to_owned()
+    };
+    if let Ok(content_type) = HeaderValue::from_str(&content_type) {
         headers.insert(header::CONTENT_TYPE, content_type);
     }
     if let Ok(etag) = HeaderValue::from_str(&etag) {
