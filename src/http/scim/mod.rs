@@ -122,6 +122,18 @@ pub async fn list_request(
     Ok((base, Params::from_search_body(&parse_json(&body)?)?))
 }
 
+/// The validated list query for `kind` and the projection it asks for, from its parameters.
+pub fn list_query(
+    app: &App,
+    params: Params,
+    kind: ResourceKind,
+) -> Result<(crate::scim::list::ListQuery, Projection), scim::Error> {
+    let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
+    let query = params.into_query(kind, max_results)?;
+    let projection = Projection::parse(kind, query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    Ok((query, projection))
+}
+
 /// The projection a request's query string asks for (`attributes`, `excludedAttributes`): used by single
 /// reads and by the responses of writes.
 pub fn projection<B>(request: &Request<B>, kind: ResourceKind) -> Result<Projection, scim::Error> {

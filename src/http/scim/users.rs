@@ -7,8 +7,8 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::{
-    base_url, hash_password, if_match, if_none_match, list_request, no_content, not_modified, parse_json, projection,
-    resource,
+    base_url, hash_password, if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json,
+    projection, resource,
 };
 use crate::http::App;
 use crate::http::reply::{self, Body};
@@ -196,9 +196,7 @@ pub async fn list(app: &App, request: Request<Incoming>, search: bool) -> Result
 }
 
 async fn respond_list(app: &App, params: Params, base: String) -> Result<Response<Body>, scim::Error> {
-    let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
-    let query = params.into_query(KIND, max_results)?;
-    let projection = Projection::parse(KIND, query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let (query, projection) = list_query(app, params, KIND)?;
     let page = query.page;
     let with_groups = projection.wants(KIND, "groups");
     let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
