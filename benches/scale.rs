@@ -116,18 +116,27 @@ fn pick(counter: &AtomicUsize) -> usize {
     counter.fetch_add(7_919, Ordering::Relaxed) % USERS
 }
 
-#[divan::bench]
-fn store_lookup_by_user_name(bencher: divan::Bencher) {
+/// The query of Okta's assignment check for `name`.
+fn lookup_query(name: &str) -> scimbox::scim::list::ListQuery {
+    Params { filter: Some(format!("userName eq \"{name}\"")), ..Default::default() }
+        .into_query(ResourceKind::User, 1000)
+        .unwrap()
+}
+
+/// Looks up a different user each sample, with or without the user's groups.
+fn store_lookup(bencher: divan::Bencher, with_groups: bool) {
     let fixture = &*FIXTURE;
     let counter = AtomicUsize::new(1);
     bencher.bench(|| {
-        let name = user_name(pick(&counter));
-        let query = Params { filter: Some(format!("userName eq \"{name}\"")), ..Default::default() }
-            .into_query(ResourceKind::User, 1000)
-            .unwrap();
-        let found = RUNTIME.block_on(fixture.store.list_users(query, String::new(), true)).unwrap();
+        let query = lookup_query(&user_name(pick(&counter)));
+        let found = RUNTIME.block_on(fixture.store.list_users(query, String::new(), with_groups)).unwrap();
         assert_eq!(found.total, 1);
     });
+}
+
+#[divan::bench]
+fn store_lookup_by_user_name(bencher: divan::Bencher) {
+    store_lookup(bencher, true);
 }
 
 #[divan::bench]
@@ -150,15 +159,7 @@ fn http_group_patch_one_member(bencher: divan::Bencher, size: usize) {
     let fixture = &*FIXTURE;
     let group = &fixture.groups.iter().find(|(s, _)| *s == size).unwrap().1;
     let outsider = RUNTIME
-        .block_on(
-            fixture.store.list_users(
-                Params { filter: Some(format!("userName eq \"{}\"", user_name(USERS - 1))), ..Default::default() }
-                    .into_query(ResourceKind::User, 1000)
-                    .unwrap(),
-                String::new(),
-                false,
-            ),
-        )
+        .block_on(fixture.store.list_users(lookup_query(&user_name(USERS - 1)), String::new(), false))
         .unwrap()
         .items
         .remove(0)
@@ -182,16 +183,7 @@ fn http_group_patch_one_member(bencher: divan::Bencher, size: usize) {
 /// The same lookup without the user's groups (`excludedAttributes=groups`): what the groups cost.
 #[divan::bench]
 fn store_lookup_by_user_name_without_groups(bencher: divan::Bencher) {
-    let fixture = &*FIXTURE;
-    let counter = AtomicUsize::new(1);
-    bencher.bench(|| {
-        let name = user_name(pick(&counter));
-        let query = Params { filter: Some(format!("userName eq \"{name}\"")), ..Default::default() }
-            .into_query(ResourceKind::User, 1000)
-            .unwrap();
-        let found = RUNTIME.block_on(fixture.store.list_users(query, String::new(), false)).unwrap();
-        assert_eq!(found.total, 1);
-    });
+    store_lookup(bencher, false);
 }
 
 /// The floor under every store read: a round trip through the read pool running `SELECT 1`.

@@ -19,9 +19,7 @@
 
 use serde_json::{Value, json};
 
-use super::schema::{
-    self, Attribute, AttributeType, Mutability, ResourceKind, Returned, SCHEMA_SCHEMA, Schema, Uniqueness,
-};
+use super::schema::{self, Attribute, AttributeType, Mutability, ResourceKind, SCHEMA_SCHEMA, Schema};
 
 /// The schema URN of the service provider configuration (RFC 7643 §5).
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -173,30 +171,17 @@ fn served_schemas() -> impl Iterator<Item = &'static Schema> {
 // lists `etag` and the `type` and `primary` of an authentication scheme, and §6 makes `schemaExtensions`
 // multi-valued, all of which §8.7.2 omits or gets wrong.
 
-/// An attribute with the RFC 7643 §2.2 defaults, except readOnly.
+/// An attribute with the RFC 7643 §2.2 defaults (`Attribute::of`), except readOnly.
 const fn attr(name: &'static str, attr_type: AttributeType, description: &'static str) -> Attribute {
-    Attribute {
-        name,
-        attr_type,
-        multi_valued: false,
-        description,
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadOnly,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: &[],
-    }
+    Attribute::of(name, attr_type, description).mutability(Mutability::ReadOnly)
 }
 
 const fn required(attribute: Attribute) -> Attribute {
-    Attribute { required: true, ..attribute }
+    attribute.required()
 }
 
 const fn multi(attribute: Attribute) -> Attribute {
-    Attribute { multi_valued: true, ..attribute }
+    attribute.multi()
 }
 
 const fn string(name: &'static str, description: &'static str) -> Attribute {
@@ -212,11 +197,11 @@ const fn integer(name: &'static str, description: &'static str) -> Attribute {
 }
 
 const fn reference(name: &'static str, types: &'static [&'static str], description: &'static str) -> Attribute {
-    Attribute { reference_types: types, ..attr(name, AttributeType::Reference, description) }
+    attr(name, AttributeType::Reference, description).references(types)
 }
 
 const fn complex(name: &'static str, subs: &'static [Attribute], description: &'static str) -> Attribute {
-    Attribute { sub_attributes: subs, ..attr(name, AttributeType::Complex, description) }
+    attr(name, AttributeType::Complex, description).subs(subs)
 }
 
 const SUPPORTED: Attribute = required(boolean("supported", "Whether the operation is supported."));

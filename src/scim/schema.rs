@@ -169,7 +169,7 @@ impl Attribute {
     // RFC 7643 §2.2 defaults: single-valued, optional, caseExact false, readWrite, returned by default,
     // no uniqueness.
 
-    const fn of(name: &'static str, attr_type: AttributeType, description: &'static str) -> Attribute {
+    pub(super) const fn of(name: &'static str, attr_type: AttributeType, description: &'static str) -> Attribute {
         Attribute {
             name,
             attr_type,
@@ -186,47 +186,47 @@ impl Attribute {
         }
     }
 
-    const fn multi(mut self) -> Self {
+    pub(super) const fn multi(mut self) -> Self {
         self.multi_valued = true;
         self
     }
 
-    const fn required(mut self) -> Self {
+    pub(super) const fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
-    const fn case_exact(mut self) -> Self {
+    pub(super) const fn case_exact(mut self) -> Self {
         self.case_exact = true;
         self
     }
 
-    const fn mutability(mut self, mutability: Mutability) -> Self {
+    pub(super) const fn mutability(mut self, mutability: Mutability) -> Self {
         self.mutability = mutability;
         self
     }
 
-    const fn returned(mut self, returned: Returned) -> Self {
+    pub(super) const fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;
         self
     }
 
-    const fn unique(mut self, uniqueness: Uniqueness) -> Self {
+    pub(super) const fn unique(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self
     }
 
-    const fn canonical(mut self, values: &'static [&'static str]) -> Self {
+    pub(super) const fn canonical(mut self, values: &'static [&'static str]) -> Self {
         self.canonical_values = values;
         self
     }
 
-    const fn references(mut self, types: &'static [&'static str]) -> Self {
+    pub(super) const fn references(mut self, types: &'static [&'static str]) -> Self {
         self.reference_types = types;
         self
     }
 
-    const fn subs(mut self, subs: &'static [Attribute]) -> Self {
+    pub(super) const fn subs(mut self, subs: &'static [Attribute]) -> Self {
         self.sub_attributes = subs;
         self
     }
