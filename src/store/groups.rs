@@ -418,13 +418,30 @@ pub(super) fn forget_member(conn: &Connection, id: &str) -> Result<(), StoreErro
 
 /// The groups of a user: direct memberships, then every group that contains one of those (indirect).
 pub(super) fn user_groups(conn: &Connection, user_id: &str) -> Result<Vec<UserGroup>, StoreError> {
-    // Most users looked up are in no group: one index probe answers that without setting up the
-    // recursive query and its temporary tables.
-    let member: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM group_members WHERE member_id = ?1 AND member_type = 'User')")?
-        .query_row([user_id], |row| row.get(0))?;
-    if !member {
-        return Ok(Vec::new());
+    // One index walk reads the direct groups and whether any of them is itself a member of a group. Most
+    // users are in no nested group, and then this is the whole answer: the recursive query below (with
+    // its temporary tables) runs only when there is nesting to follow.
+    let mut direct = conn.prepare_cached(
+        "SELECT g.seq, g.id, g.display_name,
+                EXISTS (SELECT 1 FROM group_members p WHERE p.member_id = g.id AND p.member_type = 'Group')
+         FROM group_members m JOIN groups g ON g.seq = m.group_seq
+         WHERE m.member_id = ?1 AND m.member_type = 'User'",
+    )?;
+    let mut nested = false;
+    let rows = direct.query_map([user_id], |row| {
+        let group = UserGroup { id: row.get(1)?, display: row.get(2)?, direct: true };
+        Ok((row.get::<_, i64>(0)?, group, row.get::<_, bool>(3)?))
+    })?;
+    let mut groups = Vec::new();
+    for row in rows {
+        let (seq, group, contained) = row?;
+        nested |= contained;
+        groups.push((seq, group));
+    }
+    if !nested {
+        // The order the recursive query gives too: direct groups by creation.
+        groups.sort_unstable_by_key(|(seq, _)| *seq);
+        return Ok(groups.into_iter().map(|(_, group)| group).collect());
     }
     let mut statement = conn.prepare_cached(
         "WITH RECURSIVE containing(seq, id, depth) AS (

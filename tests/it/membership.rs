@@ -255,6 +255,27 @@ async fn user_groups_are_direct_then_indirect_through_any_depth() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn direct_groups_without_nesting_come_in_creation_order() {
+    let (_dir, store) = open();
+    let u = new_user(&store, "u").await;
+    let first = new_group(&store, "Zeta", vec![]).await;
+    let second = new_group(&store, "Alpha", vec![]).await;
+    let third = new_group(&store, "Mid", vec![]).await;
+    // Joined in another order than the groups were created in.
+    for group in [&third, &first, &second] {
+        change(&store, group, vec![MemberChange::Add(vec![member(&u)])]).await.unwrap();
+    }
+    assert_eq!(groups_of(&store, &u).await, vec![(first.clone(), true), (second.clone(), true), (third.clone(), true)]);
+
+    // Nesting one of them elsewhere brings the outer group in, after the direct ones.
+    let outer = new_group(&store, "Outer", vec![member(&first)]).await;
+    assert_eq!(
+        groups_of(&store, &u).await,
+        vec![(first.clone(), true), (second.clone(), true), (third.clone(), true), (outer.clone(), false)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cycles_are_refused_at_any_depth() {
     let (_dir, store) = open();
     let inner = new_group(&store, "Inner", vec![]).await;
