@@ -175,10 +175,13 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => (args.log_format, args.log_level.clone()),
         _ => (LogFormat::Text, "warn".to_owned()),
     };
-    if let Err(error) = init_logging(log.0, &log.1) {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
-    }
+    let logs = match init_logging(log.0, &log.1) {
+        Ok(logs) => logs,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     warn_unknown_env();
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,6 +189,8 @@ pub fn main() -> ExitCode {
         .build()
         .map_err(|e| Failure::Failed(format!("cannot start the runtime: {e}")))
         .and_then(|runtime| runtime.block_on(dispatch(cli.command)));
+    // Every log line is written out before the final word.
+    drop(logs);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
@@ -420,17 +425,24 @@ fn print_tokens(tokens: &[crate::store::TokenRecord]) {
     }
 }
 
-fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+/// Sets up logging to standard error. Lines are handed to a writer thread, which writes what has gathered
+/// in one go: a request never waits on a `write` to stderr (one line per request was one syscall per
+/// request on the request path). The buffer is not lossy: when it is full, the logging thread of a request
+/// waits rather than a line being lost. The returned guard writes out what is buffered when dropped.
+fn init_logging(format: LogFormat, filter: &str) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("--log-level {filter:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("scimbox-log")
+        .finish(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| e.to_string())?;
+    Ok(guard)
 }
 
 /// Every `SCIMBOX_*` variable some flag reads (what `packaging/scimbox.env` must document).
