@@ -253,6 +253,55 @@ pub fn list_response(page: &Page, total: u64, resources: Vec<Value>, next: Optio
     Value::Object(body)
 }
 
+/// Writes the bytes [`list_response`] serialises to, with each resource written into the buffer by the
+/// caller: a page of resources that are already JSON text is answered without a JSON tree.
+#[derive(Debug)]
+pub struct ListWriter {
+    out: Vec<u8>,
+    written: usize,
+}
+
+impl ListWriter {
+    /// Starts a ListResponse for `items` resources (`itemsPerPage`) of `total`.
+    pub fn new(page: &Page, total: u64, items: usize, next: Option<Cursor>) -> ListWriter {
+        let mut out = Vec::with_capacity(160 + items * 1024);
+        out.extend_from_slice(b"{\"schemas\":[\"");
+        out.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
+        out.extend_from_slice(format!("\"],\"totalResults\":{total},\"itemsPerPage\":{items}").as_bytes());
+        match page {
+            Page::Index { start_index, .. } => {
+                out.extend_from_slice(format!(",\"startIndex\":{start_index}").as_bytes())
+            }
+            Page::Cursor { .. } => {
+                if let Some(next) = next {
+                    out.extend_from_slice(b",\"nextCursor\":");
+                    // A cursor is `c` and hex digits: nothing in it needs escaping.
+                    out.push(b'"');
+                    out.extend_from_slice(next.encode().as_bytes());
+                    out.push(b'"');
+                }
+            }
+        }
+        out.extend_from_slice(b",\"Resources\":[");
+        ListWriter { out, written: 0 }
+    }
+
+    /// The buffer to append the next resource's JSON to.
+    pub fn resource(&mut self) -> &mut Vec<u8> {
+        if self.written > 0 {
+            self.out.push(b',');
+        }
+        self.written += 1;
+        &mut self.out
+    }
+
+    /// The finished body.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(b"]}");
+        self.out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +387,24 @@ mod tests {
         let body = list_response(&Page::Cursor { after: None, count: 1 }, 3, vec![json!({"id": "a"})], Some(Cursor(9)));
         assert_eq!(body["nextCursor"], "c9");
         assert!(body.get("startIndex").is_none());
+    }
+
+    #[test]
+    fn the_list_writer_writes_what_list_response_serialises_to() {
+        let resources = [json!({"id": "a", "userName": "\u{e9}\"q"}), json!({"id": "b"})];
+        let cases = [
+            (Page::Index { start_index: 1, count: 2 }, 0, 0, None),
+            (Page::Index { start_index: 7, count: 2 }, 12, 2, None),
+            (Page::Cursor { after: None, count: 2 }, 3, 2, Some(Cursor(0x2a))),
+            (Page::Cursor { after: Some(Cursor(5)), count: 2 }, 3, 1, None),
+        ];
+        for (page, total, items, next) in cases {
+            let expected = serde_json::to_vec(&list_response(&page, total, resources[..items].to_vec(), next)).unwrap();
+            let mut writer = ListWriter::new(&page, total, items, next);
+            for resource in &resources[..items] {
+                serde_json::to_writer(writer.resource(), resource).unwrap();
+            }
+            assert_eq!(String::from_utf8(writer.finish()).unwrap(), String::from_utf8(expected).unwrap(), "{page:?}");
+        }
     }
 }

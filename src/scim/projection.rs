@@ -133,6 +133,12 @@ impl Projection {
         Projection::default()
     }
 
+    /// Whether this is the projection of a request that names no attributes (nor excluded ones): the
+    /// default set of RFC 7643 §7, which [`default_keeps`] decides for a stored resource member by member.
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_none() && self.excluded.is_empty()
+    }
+
     /// Removes from `resource` (a resource of type `kind` as the server renders it: core and common
     /// attributes at the top level, extension attributes under the extension's URN) everything this
     /// projection does not return. Anything that is not a JSON object is left alone.
@@ -225,6 +231,22 @@ impl Projection {
     }
 }
 
+/// What the default projection does to the top-level member `key` of a stored resource of `kind`, from
+/// the schema alone: `true` keeps the member exactly as stored, `false` drops it. It is the same decision
+/// [`Projection::apply`] makes under [`Projection::all`], for the attributes the schemas define: within
+/// a member, the default set keeps every sub-attribute except those returned `never` or `request`, and
+/// the schemas have none (`default_projection_keeps_stored_members_whole` holds them to that). An
+/// extension block is dropped when it is empty (`empty_object`), as `apply` drops a block it empties.
+pub fn default_keeps(kind: ResourceKind, key: &str, empty_object: bool) -> bool {
+    if kind.extensions().iter().any(|ext| ext.id.eq_ignore_ascii_case(key)) {
+        return !empty_object;
+    }
+    match kind.core_schema().attribute(key).or_else(|| schema::common_attribute(key)) {
+        Some(attribute) => matches!(attribute.returned, Returned::Default | Returned::Always),
+        None => true,
+    }
+}
+
 /// Projects one complex value in place; returns whether it stays (it goes when projection empties it).
 fn project_complex(attribute: &Attribute, decision: &Decision, object: &mut Map<String, Value>) -> bool {
     let was_empty = object.is_empty();
@@ -296,6 +318,37 @@ mod tests {
     use ResourceKind::{Group, User};
 
     const EXT: &str = schema::ENTERPRISE_USER_SCHEMA;
+
+    /// `default_keeps` copies stored members whole: that is right only while no attribute below the top
+    /// level, and no extension attribute, is returned `never` or `request`.
+    #[test]
+    fn default_projection_keeps_stored_members_whole() {
+        for kind in [User, Group] {
+            let extension_attributes = kind.extensions().iter().flat_map(|ext| ext.attributes.iter());
+            for attribute in kind.core_schema().attributes.iter().chain(extension_attributes) {
+                for sub in attribute.sub_attributes {
+                    assert!(
+                        matches!(sub.returned, Returned::Default | Returned::Always),
+                        "{}.{} is returned {:?}: default_keeps must look inside {}",
+                        attribute.name,
+                        sub.name,
+                        sub.returned,
+                        attribute.name
+                    );
+                }
+            }
+            for extension in kind.extensions() {
+                for attribute in extension.attributes {
+                    assert!(matches!(attribute.returned, Returned::Default | Returned::Always), "{}", attribute.name);
+                }
+            }
+        }
+        assert!(!default_keeps(User, "password", false));
+        assert!(default_keeps(User, "userName", false));
+        assert!(default_keeps(User, "x-custom", false), "unknown attributes are kept, as apply keeps them");
+        assert!(!default_keeps(User, EXT, true), "an empty extension block is dropped");
+        assert!(default_keeps(User, EXT, false));
+    }
 
     /// A user as the store renders it, before projection: every kind of attribute, including the
     /// never-returned `password` and an attribute no schema defines (`x-custom`). `$EXT` stands for the

@@ -7,9 +7,15 @@
 //! `id`, `meta` and `groups` are ignored, not rejected: Okta and Entra echo them back. Deliberately
 //! absent: hashing the password (the caller does it) and uniqueness (the store checks it).
 
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Error;
+use super::group::UserGroup;
+use super::projection::default_keeps;
 use super::resource::normalize;
 use super::schema::{self, ResourceKind};
 
@@ -46,6 +52,149 @@ impl StoredUser {
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.version)
     }
+}
+
+/// A user as the store keeps it, its attributes still the JSON text they are stored as. A list answer
+/// under the default projection is written from it directly ([`UserText::write_json`]), without building
+/// each user as a tree of JSON values and serialising that again; anything else parses it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserText {
+    pub id: String,
+    /// The attributes as stored: one JSON object.
+    pub attributes: String,
+    pub created: String,
+    pub last_modified: String,
+    pub version: i64,
+}
+
+impl UserText {
+    /// The user with its attributes parsed.
+    pub fn parse(self) -> Result<StoredUser, Error> {
+        let unreadable = || Error::internal(format!("user {} has unreadable attributes", self.id));
+        let Ok(Value::Object(attributes)) = serde_json::from_str(&self.attributes) else {
+            return Err(unreadable());
+        };
+        Ok(StoredUser {
+            id: self.id,
+            attributes,
+            created: self.created,
+            last_modified: self.last_modified,
+            version: self.version,
+        })
+    }
+
+    /// Appends the JSON a client reads under the default projection: byte for byte what
+    /// [`render`] with `groups` added and [`Projection::all`](super::projection::Projection::all)
+    /// applied serialises to, with the stored members copied as they are.
+    pub fn write_json(&self, groups: &[UserGroup], base_url: &str, out: &mut Vec<u8>) -> Result<(), Error> {
+        let members = serde_json::from_str::<Members<'_>>(&self.attributes)
+            .map_err(|_| Error::internal(format!("user {} has unreadable attributes", self.id)))?
+            .0;
+        let text = |out: &mut Vec<u8>, value: &str| {
+            serde_json::to_writer(out, value).map_err(|e| Error::internal(e.to_string()))
+        };
+        out.extend_from_slice(b"{\"schemas\":");
+        match members.iter().find(|(key, _)| key == "schemas") {
+            Some((_, schemas)) if is_non_empty_array(schemas.get()) => out.extend_from_slice(schemas.get().as_bytes()),
+            _ => {
+                let extended = members.iter().any(|(key, _)| key == ENTERPRISE_SCHEMA);
+                let schemas: &[&str] = if extended { &[USER_SCHEMA, ENTERPRISE_SCHEMA] } else { &[USER_SCHEMA] };
+                serde_json::to_writer(&mut *out, schemas).map_err(|e| Error::internal(e.to_string()))?;
+            }
+        }
+        out.extend_from_slice(b",\"id\":");
+        text(out, &self.id)?;
+        for (key, value) in &members {
+            // `render` sets these itself; normalisation keeps them out of what is stored.
+            if matches!(&**key, "schemas" | "id" | "meta" | "groups") {
+                continue;
+            }
+            if !default_keeps(ResourceKind::User, key, is_empty_object(value.get())) {
+                continue;
+            }
+            out.push(b',');
+            text(out, key)?;
+            out.push(b':');
+            out.extend_from_slice(value.get().as_bytes());
+        }
+        out.extend_from_slice(b",\"meta\":{\"resourceType\":\"User\",\"created\":");
+        text(out, &self.created)?;
+        out.extend_from_slice(b",\"lastModified\":");
+        text(out, &self.last_modified)?;
+        out.extend_from_slice(b",\"location\":");
+        text(out, &[base_url, "/scim/v2/Users/", &self.id].concat())?;
+        out.extend_from_slice(format!(",\"version\":\"W/\\\"{}\\\"\"}}", self.version).as_bytes());
+        if !groups.is_empty() {
+            // As `render_user_groups` has them, without building the JSON tree.
+            out.extend_from_slice(b",\"groups\":[");
+            for (i, group) in groups.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"{\"value\":" } else { b",{\"value\":" });
+                text(out, &group.id)?;
+                out.extend_from_slice(b",\"$ref\":");
+                text(out, &[base_url, "/scim/v2/Groups/", &group.id].concat())?;
+                out.extend_from_slice(b",\"display\":");
+                text(out, &group.display)?;
+                out.extend_from_slice(if group.direct { b",\"type\":\"direct\"}" } else { b",\"type\":\"indirect\"}" });
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// The members of a stored JSON object in their order, values left as their JSON text.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Key(key)) = map.next_key()? {
+                    members.push((key, map.next_value()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Object)
+    }
+}
+
+/// An object key, borrowed from the stored text unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, value: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(value.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
+
+fn is_non_empty_array(json: &str) -> bool {
+    let mut bytes = json.bytes().filter(|b| !b.is_ascii_whitespace());
+    bytes.next() == Some(b'[') && bytes.next() != Some(b']')
+}
+
+fn is_empty_object(json: &str) -> bool {
+    json.bytes().filter(|b| !b.is_ascii_whitespace()).eq(*b"{}")
 }
 
 /// Folds a value that compares case-insensitively (userName, e-mail addresses, displayName) to the key
@@ -119,4 +268,71 @@ pub fn render(user: &StoredUser, base_url: &str) -> Value {
         }),
     );
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::group::render_user_groups;
+    use crate::scim::projection::Projection;
+
+    /// What a list answered before the text path existed: the tree, projected, serialised.
+    fn through_the_tree(user: &UserText, groups: &[UserGroup]) -> String {
+        let mut rendered = render(&user.clone().parse().unwrap(), "https://h");
+        if !groups.is_empty() {
+            rendered.as_object_mut().unwrap().insert("groups".into(), render_user_groups(groups, "https://h"));
+        }
+        Projection::all().apply(ResourceKind::User, &mut rendered);
+        serde_json::to_string(&rendered).unwrap()
+    }
+
+    fn text(attributes: Value) -> UserText {
+        UserText {
+            id: "0190-\"quoted\"".into(),
+            attributes: attributes.to_string(),
+            created: "2026-01-01T00:00:00.000Z".into(),
+            last_modified: "2026-01-02T00:00:00.000Z".into(),
+            version: 7,
+        }
+    }
+
+    #[test]
+    fn a_user_written_from_its_text_is_byte_for_byte_the_rendered_tree() {
+        let group = |id: &str, direct| UserGroup { id: id.into(), display: format!("Team \"{id}\""), direct };
+        let users = [
+            // As normalisation stores a user: schemas first, extension block, unicode and escapes.
+            json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "bjensen@example.com",
+                   "name": {"givenName": "Bärbel", "familyName": "O'Neil \"BJ\""}, "active": true,
+                   "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}],
+                   ENTERPRISE_SCHEMA: {"employeeNumber": "701984", "manager": {"value": "26118915"}}}),
+            // Rows from before schemas were stored: derived, with and without the extension.
+            json!({"userName": "old", "displayName": "Old\nRow"}),
+            json!({"userName": "old2", ENTERPRISE_SCHEMA: {"department": "R&D"}}),
+            json!({"schemas": [], "userName": "empty-schemas"}),
+            // An empty extension block is dropped, an unknown attribute and extension are kept, and an
+            // escaped key survives.
+            json!({"schemas": [USER_SCHEMA], "userName": "u", ENTERPRISE_SCHEMA: {},
+                   "x-custom": {"a": [1, 2.5, null]}, "urn:example:ext:1.0:User": {"k": "v"}, "tab\tkey": 1}),
+            // A stored password (never written by normalisation) is still never shown.
+            json!({"schemas": [USER_SCHEMA], "userName": "p", "password": "secret"}),
+        ];
+        for attributes in users {
+            let user = text(attributes);
+            for groups in [vec![], vec![group("g1", true), group("g2", false)]] {
+                let mut out = Vec::new();
+                user.write_json(&groups, "https://h", &mut out).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), through_the_tree(&user, &groups));
+            }
+        }
+    }
+
+    #[test]
+    fn unreadable_stored_text_is_an_internal_error_not_a_panic() {
+        let mut user = text(json!({}));
+        user.attributes = "[1, 2]".into();
+        assert!(user.write_json(&[], "https://h", &mut Vec::new()).is_err());
+        assert!(user.clone().parse().is_err());
+        user.attributes = "{\"userName\": ".into();
+        assert!(user.write_json(&[], "https://h", &mut Vec::new()).is_err());
+    }
 }

@@ -7,17 +7,18 @@ use super::{Store, StoreError, format_time, now};
 use crate::scim::group::UserGroup;
 use crate::scim::list::{Found, ListQuery};
 use crate::scim::schema::ResourceKind;
-use crate::scim::user::{StoredUser, UserDraft, render};
+use crate::scim::user::{StoredUser, UserDraft, UserText, render};
 
-/// How users are listed.
-const USERS: Table<StoredUser> = Table {
+/// How users are listed. Rows are read as text: only a residual filter or sort parses them here.
+const USERS: Table<UserText> = Table {
     kind: ResourceKind::User,
     name: "users",
     live: "deleted_at IS NULL",
     columns: USER_COLUMNS,
-    read: stored_user,
+    read: user_text,
     render: |conn, _seq, user, base| {
-        let mut rendered = render(user, base);
+        let user = parsed(user.clone())?;
+        let mut rendered = render(&user, base);
         let groups = super::groups::user_groups(conn, &user.id)?;
         if !groups.is_empty()
             && let Some(object) = rendered.as_object_mut()
@@ -31,18 +32,26 @@ const USERS: Table<StoredUser> = Table {
 /// The columns `stored_user` reads, in its order.
 const USER_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version";
 
+/// A user row as read: its position in the stable order and the user, its attributes unparsed.
+fn user_text(row: &Row<'_>) -> rusqlite::Result<(i64, Result<UserText, StoreError>)> {
+    let user = UserText {
+        id: row.get(1)?,
+        attributes: row.get(2)?,
+        created: row.get(3)?,
+        last_modified: row.get(4)?,
+        version: row.get(5)?,
+    };
+    Ok((row.get(0)?, Ok(user)))
+}
+
 /// A user row as read: its position in the stable order and the resource.
 fn stored_user(row: &Row<'_>) -> rusqlite::Result<(i64, Result<StoredUser, StoreError>)> {
-    let seq: i64 = row.get(0)?;
-    let id: String = row.get(1)?;
-    let attributes: String = row.get(2)?;
-    let user = match serde_json::from_str(&attributes) {
-        Ok(serde_json::Value::Object(attributes)) => {
-            Ok(StoredUser { id, attributes, created: row.get(3)?, last_modified: row.get(4)?, version: row.get(5)? })
-        }
-        _ => Err(StoreError::Internal(format!("user {id} has unreadable attributes"))),
-    };
-    Ok((seq, user))
+    let (seq, user) = user_text(row)?;
+    Ok((seq, user.and_then(parsed)))
+}
+
+fn parsed(user: UserText) -> Result<StoredUser, StoreError> {
+    user.parse().map_err(|error| StoreError::Internal(error.detail))
 }
 
 impl Store {
@@ -178,7 +187,7 @@ impl Store {
         query: ListQuery,
         location_base: String,
         with_groups: bool,
-    ) -> Result<Found<(StoredUser, Vec<UserGroup>)>, StoreError> {
+    ) -> Result<Found<(UserText, Vec<UserGroup>)>, StoreError> {
         let long = listing::is_long(ResourceKind::User, &query);
         let list = move |conn: &Connection| {
             let found = listing::list(conn, &USERS, &query, &location_base)?;

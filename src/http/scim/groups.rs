@@ -238,13 +238,11 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
     let page = query.page;
     let with_members = projection.wants(KIND, "members");
     let found = app.store.list_groups(query, base.clone(), with_members).await.map_err(reply::store_error)?;
-    let mut resources = Vec::with_capacity(found.items.len());
+    let mut writer = list::ListWriter::new(&page, found.total, found.items.len(), found.next);
     for (stored, members) in &found.items {
-        let bytes = render_bytes(stored, members.as_deref(), &base, &projection);
-        resources.push(serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        writer.resource().extend_from_slice(&render_bytes(stored, members.as_deref(), &base, &projection));
     }
-    let mut response =
-        reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next));
+    let mut response = reply::with_body(StatusCode::OK, reply::SCIM_JSON, writer.finish());
     response.extensions_mut().insert(crate::http::admin::recorder::list_note("groups", found.total));
     Ok(response)
 }

@@ -46,8 +46,8 @@ pub async fn search(app: &App, request: Request<Incoming>) -> Result<Response<Bo
         let with_groups = projection.wants(ResourceKind::User, "groups");
         let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
         total += found.total;
-        for (stored, groups) in &found.items {
-            resources.push(super::users::render_with(stored, groups, &base, &projection));
+        for (user, groups) in found.items {
+            resources.push(super::users::render_with(&user.parse()?, &groups, &base, &projection));
         }
     }
     if let Some(mut query) = groups {

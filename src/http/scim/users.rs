@@ -200,11 +200,23 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
     let page = query.page;
     let with_groups = projection.wants(KIND, "groups");
     let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
-    let resources =
-        found.items.iter().map(|(stored, groups)| render_with(stored, groups, &base, &projection)).collect();
-    let mut response =
-        reply::scim_json(StatusCode::OK, &list::list_response(&page, found.total, resources, found.next));
-    response.extensions_mut().insert(crate::http::admin::recorder::list_note("users", found.total));
+    let (total, next) = (found.total, found.next);
+    let body = if projection.is_default() {
+        // Each user is copied from its stored text into the answer.
+        let mut writer = list::ListWriter::new(&page, total, found.items.len(), next);
+        for (user, groups) in &found.items {
+            user.write_json(groups, &base, writer.resource())?;
+        }
+        writer.finish()
+    } else {
+        let mut resources = Vec::with_capacity(found.items.len());
+        for (user, groups) in found.items {
+            resources.push(render_with(&user.parse()?, &groups, &base, &projection));
+        }
+        serde_json::to_vec(&list::list_response(&page, total, resources, next)).unwrap_or_default()
+    };
+    let mut response = reply::with_body(StatusCode::OK, reply::SCIM_JSON, body);
+    response.extensions_mut().insert(crate::http::admin::recorder::list_note("users", total));
     Ok(response)
 }
 
