@@ -425,24 +425,20 @@ fn print_tokens(tokens: &[crate::store::TokenRecord]) {
     }
 }
 
-/// Sets up logging to standard error. Lines are handed to a writer thread, which writes what has gathered
-/// in one go: a request never waits on a `write` to stderr (one line per request was one syscall per
-/// request on the request path). The buffer is not lossy: when it is full, the logging thread of a request
-/// waits rather than a line being lost. The returned guard writes out what is buffered when dropped.
-fn init_logging(format: LogFormat, filter: &str) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
+/// Sets up logging to standard error through [`BufferedStderr`](crate::logsink::BufferedStderr): one
+/// line per request must not cost a `write(2)` on the request path. The returned guard writes out what is
+/// buffered when dropped.
+fn init_logging(format: LogFormat, filter: &str) -> Result<crate::logsink::Flush, String> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("--log-level {filter:?}: {e}"))?;
     let ansi = std::io::stderr().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("scimbox-log")
-        .finish(std::io::stderr());
+    let (writer, flush) = crate::logsink::BufferedStderr::start();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     result.map_err(|e| e.to_string())?;
-    Ok(guard)
+    Ok(flush)
 }
 
 /// Every `SCIMBOX_*` variable some flag reads (what `packaging/scimbox.env` must document).

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod http;
+pub mod logsink;
 pub mod scim;
 pub mod sharing;
 pub mod store;
