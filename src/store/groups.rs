@@ -210,9 +210,10 @@ impl Store {
         location_base: String,
         with_members: bool,
     ) -> Result<Found<(StoredGroup, Option<Vec<MemberView>>)>, StoreError> {
-        let long = with_members || listing::is_long(ResourceKind::Group, &query);
+        let planned = listing::Planned::new(ResourceKind::Group, &query);
+        let long = with_members || planned.is_long();
         let list = move |conn: &Connection| {
-            let found = listing::list(conn, &GROUPS, &query, &location_base)?;
+            let found = listing::list(conn, &GROUPS, &query, planned, &location_base)?;
             let mut items = Vec::with_capacity(found.items.len());
             for (seq, group) in found.items {
                 let members = if with_members { Some(members_of(conn, seq)?) } else { None };

@@ -29,31 +29,46 @@ pub(super) struct Table<T> {
     pub render: fn(&Connection, i64, &T, &str) -> Result<Value, StoreError>,
 }
 
-/// Whether listing `query` may take long: a residual filter or a sort without a column reads every
-/// candidate, and a deep index page skips many rows. Such lists run on the blocking pool.
-pub(super) fn is_long(kind: ResourceKind, query: &ListQuery) -> bool {
-    let (_, residual) = plan(kind, query.filter.as_ref());
-    let sorted_in_memory = query.sort.as_ref().is_some_and(|sort| sort_column(kind, &sort.path).is_none());
-    let deep = matches!(query.page, Page::Index { start_index, .. } if start_index > 10_000);
-    residual.is_some() || sorted_in_memory || deep
+/// How a list query is answered, decided once: the part SQL answers, what is left to evaluate on the
+/// rendered resources, and the SQL order when SQL can sort.
+pub(super) struct Planned {
+    sql: Option<Sql>,
+    residual: Option<Filter>,
+    /// `Some(None)`: the stable order; `Some(Some(column, descending))`; `None`: sorted in memory.
+    order: Option<Option<(&'static str, bool)>>,
+    page: Page,
 }
 
-/// One page of `table` matching `query`, with the total.
+impl Planned {
+    pub fn new(kind: ResourceKind, query: &ListQuery) -> Planned {
+        let (sql, residual) = plan(kind, query.filter.as_ref());
+        let order = match &query.sort {
+            None => Some(None),
+            Some(sort) => sort_column(kind, &sort.path).map(|column| Some((column, sort.descending))),
+        };
+        Planned { sql, residual, order, page: query.page }
+    }
+
+    /// Whether the list may take long: a residual filter or a sort without a column reads every
+    /// candidate, and a deep index page skips many rows. Such lists run on the blocking pool.
+    pub fn is_long(&self) -> bool {
+        let deep = matches!(self.page, Page::Index { start_index, .. } if start_index > 10_000);
+        self.residual.is_some() || self.order.is_none() || deep
+    }
+}
+
+/// One page of `table` matching `query` (planned as `planned`), with the total.
 pub(super) fn list<T>(
     conn: &Connection,
     table: &Table<T>,
     query: &ListQuery,
+    planned: Planned,
     location_base: &str,
 ) -> Result<Found<T>, StoreError> {
-    let (sql, residual) = plan(table.kind, query.filter.as_ref());
-    let sql_sort = match &query.sort {
-        None => Some(None),
-        Some(sort) => sort_column(table.kind, &sort.path).map(|column| Some((column, sort.descending))),
-    };
-    match (residual, sql_sort) {
-        (None, Some(order)) => list_in_sql(conn, table, sql, order, query.page),
+    match (planned.residual, planned.order) {
+        (None, Some(order)) => list_in_sql(conn, table, planned.sql, order, query.page),
         (residual, _) => {
-            list_in_memory(conn, table, sql, residual.as_ref(), query.sort.as_ref(), query.page, location_base)
+            list_in_memory(conn, table, planned.sql, residual.as_ref(), query.sort.as_ref(), query.page, location_base)
         }
     }
 }
@@ -171,12 +186,8 @@ fn list_in_sql<T>(
 /// SQLite's plan for the statements `list` would run for `query`, one line per step (for tests and
 /// operators: an indexed filter must show `USING INDEX`, never a `SCAN` of the table).
 pub(super) fn explain<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Vec<String>, StoreError> {
-    let (sql, residual) = plan(table.kind, query.filter.as_ref());
-    let sql_sort = match &query.sort {
-        None => Some(None),
-        Some(sort) => sort_column(table.kind, &sort.path).map(|column| Some((column, sort.descending))),
-    };
-    let statements: Vec<(String, Vec<rusqlite::types::Value>)> = match (residual, sql_sort) {
+    let Planned { sql, residual, order, .. } = Planned::new(table.kind, query);
+    let statements: Vec<(String, Vec<rusqlite::types::Value>)> = match (residual, order) {
         (None, Some(order)) => {
             let s = statements(table, sql, order, query.page);
             vec![(s.count, s.count_params), (s.page, s.page_params)]

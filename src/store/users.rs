@@ -188,9 +188,10 @@ impl Store {
         location_base: String,
         with_groups: bool,
     ) -> Result<Found<(UserText, Vec<UserGroup>)>, StoreError> {
-        let long = listing::is_long(ResourceKind::User, &query);
+        let planned = listing::Planned::new(ResourceKind::User, &query);
+        let long = planned.is_long();
         let list = move |conn: &Connection| {
-            let found = listing::list(conn, &USERS, &query, &location_base)?;
+            let found = listing::list(conn, &USERS, &query, planned, &location_base)?;
             let mut items = Vec::with_capacity(found.items.len());
             for user in found.items {
                 let groups = if with_groups { super::groups::user_groups(conn, &user.id)? } else { Vec::new() };
