@@ -6,9 +6,11 @@
 //! SHA-256 of the whole token, so later requests cost a hash and a constant-time compare. A token whose id
 //! is known but whose digest differs from the remembered one is refused without argon2.
 //!
-//! Revocation: the table is re-read whenever the store's token epoch changes (one `stat` per request),
-//! so a token revoked from the page or from `scimbox token revoke` in another process is refused on the
-//! very next request. `last_used` is written at most once a minute per token, off the request path.
+//! Revocation: the table is re-read whenever the store's token epoch changes (a `stat`, at most once per
+//! [`TOKEN_EPOCH_TRUSTED_FOR`]; a token change waits longer than that before it returns), so a token
+//! revoked from the page or from `scimbox token revoke` in another process is refused on the very next
+//! request after the revocation returned. `last_used` is written at most once a minute per token, off the
+//! request path.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +21,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::credentials::{self, Scope};
-use crate::store::{Store, StoreError, TokenAuthRow, TokenEpoch};
+use crate::store::{Store, StoreError, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch};
 
 /// How long a successful verification is trusted before argon2 runs again for that token.
 const VERIFIED_FOR: Duration = Duration::from_secs(15 * 60);
@@ -88,6 +90,9 @@ pub struct TokenVerifier {
     argon2_slots: Arc<Semaphore>,
     argon2_runs: std::sync::atomic::AtomicU64,
     started: Instant,
+    /// When the newest look at the epoch that the table agrees with began, in nanoseconds since `started`
+    /// plus one (0: never).
+    epoch_checked: AtomicU64,
 }
 
 impl TokenVerifier {
@@ -99,6 +104,7 @@ impl TokenVerifier {
             argon2_slots: Arc::new(Semaphore::new(slots)),
             argon2_runs: std::sync::atomic::AtomicU64::new(0),
             started: Instant::now(),
+            epoch_checked: AtomicU64::new(0),
         }
     }
 
@@ -184,10 +190,19 @@ impl TokenVerifier {
     /// Re-reads the token table when the epoch moved (or was never read). What was remembered about a
     /// token survives the re-read as long as its hash is unchanged.
     async fn refresh(&self) -> Result<(), StoreError> {
+        let began = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX).saturating_add(1);
+        let checked = self.epoch_checked.load(Ordering::Acquire);
+        let trusted = u64::try_from(TOKEN_EPOCH_TRUSTED_FOR.as_nanos()).unwrap_or(u64::MAX);
+        if checked != 0 && began.saturating_sub(checked) < trusted {
+            // A look that began less than the trusted time ago found the table current; a change since
+            // then is still waiting out that time before it reports itself done.
+            return Ok(());
+        }
         let epoch = self.store.token_epoch();
         {
             let table = self.table.read().unwrap_or_else(|poison| poison.into_inner());
             if table.loaded && table.epoch == epoch {
+                self.epoch_checked.fetch_max(began, Ordering::Release);
                 return Ok(());
             }
         }
@@ -209,6 +224,8 @@ impl TokenVerifier {
             .collect();
         table.epoch = epoch;
         table.loaded = true;
+        drop(table);
+        self.epoch_checked.fetch_max(began, Ordering::Release);
         Ok(())
     }
 }

@@ -37,7 +37,7 @@ pub use assets::{
 };
 pub use directory::{DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryQuery, DirectoryUser};
 pub use sessions::SessionRecord;
-pub use tokens::{RevokeOutcome, TokenAuthRow, TokenEpoch, TokenRecord};
+pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};
 pub use writer::{WriterHold, WriterStats};
 

@@ -1,9 +1,10 @@
 //! API tokens: their rows, and the revocation epoch that tells a running server to re-read them.
 //!
 //! The epoch is a small file beside the database (`tokens.epoch`), replaced (new inode) after every token
-//! change. A server remembers which epoch its in-memory token table was read at and compares it with one
-//! `stat` per request: a token revoked by `scimbox token revoke` in another process is refused on the very
-//! next request, without a database read on the hot path.
+//! change. A server remembers which epoch its in-memory token table was read at and compares it with a
+//! `stat` of the file, at most once every [`TOKEN_EPOCH_TRUSTED_FOR`]; a token change returns only after
+//! twice that, so once `scimbox token revoke` (in any process) or the page's revocation has returned, every
+//! server refuses the token on its very next request, without a database read on the hot path.
 
 use std::path::Path;
 
@@ -14,6 +15,10 @@ use super::{Store, StoreError, format_time, now, parse_time};
 use crate::credentials::{self, NewToken, Scope};
 
 const EPOCH_FILE: &str = "tokens.epoch";
+
+/// How long a server may go on trusting its last look at the token epoch. Under load this turns one `stat`
+/// per request into one per millisecond.
+pub const TOKEN_EPOCH_TRUSTED_FOR: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A token as listed: everything but its secret and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +127,7 @@ impl Store {
             Ok(())
         })
         .await?;
-        self.bump_token_epoch()?;
+        self.bump_token_epoch().await?;
         Ok((record, token))
     }
 
@@ -154,7 +159,7 @@ impl Store {
                 Ok(RevokeOutcome::Revoked(TokenRecord { revoked_at: Some(revoked_at), ..found }))
             })
             .await?;
-        self.bump_token_epoch()?;
+        self.bump_token_epoch().await?;
         Ok(outcome)
     }
 
@@ -199,8 +204,9 @@ impl Store {
     /// Marks the token table as changed. Written after the change committed, as a new file renamed into
     /// place, so a reader either sees the old epoch (and the old table) or the new one.
     /// A failure is reported to the caller: without a new epoch a running server would keep honouring a
-    /// revoked token, so the change must not look complete.
-    fn bump_token_epoch(&self) -> Result<(), StoreError> {
+    /// revoked token, so the change must not look complete. Returns after twice
+    /// [`TOKEN_EPOCH_TRUSTED_FOR`]: by then no server trusts a look at the epoch taken before the change.
+    async fn bump_token_epoch(&self) -> Result<(), StoreError> {
         let dir = &self.inner.data_dir;
         let target = dir.join(EPOCH_FILE);
         let staging = dir.join(format!("{EPOCH_FILE}.{}", std::process::id()));
@@ -210,7 +216,9 @@ impl Store {
                 "the token change is saved, but a running server could not be told ({}: {error}); restart it",
                 target.display()
             ))
-        })
+        })?;
+        tokio::time::sleep(2 * TOKEN_EPOCH_TRUSTED_FOR).await;
+        Ok(())
     }
 }
 
