@@ -170,8 +170,12 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     wait_for_text(&client, "No tokens yet").await;
     click(&client, ".copy-field button").await;
     wait_for_text(&client, "Copied").await;
-    let copied = client.execute("return document.getElementById('announcer').textContent", vec![]).await.unwrap();
-    assert_eq!(copied, json!("Copied to clipboard"), "the copy is announced to screen readers");
+    // The announcement lands on the next animation frame after the visible message.
+    eventually("the copy to be announced to screen readers", || async {
+        let said = client.execute("return document.getElementById('announcer').textContent", vec![]).await.ok()?;
+        (said == json!("Copied to clipboard")).then_some(())
+    })
+    .await;
 
     // Sign out, then in again (a wrong password first).
     click(&client, "#sign-out").await;
