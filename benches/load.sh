@@ -7,8 +7,12 @@
 # Everything listens on and connects to 127.0.0.1 only. The generator and the servers share this
 # machine's cores, so absolute figures say as much about the machine as about scimbox: read the ratios.
 #
+# After the large level's scenarios, groups of 10 members are added until the server holds TOTAL_GROUPS
+# groups, and scimbox is restarted on that database: the start-up time (process start to its listening
+# line, migrations included) and the RSS after a lookup run are printed (DESIGN §9: 1M users, 10k groups).
+#
 # Settings (environment): USERS_SMALL (1000), USERS_LARGE (1000000), CONNECTIONS (32), DURATION (10s),
-# WARMUP (2s), GROUP_COUNT (10), GROUP_SIZE_SMALL (10), GROUP_SIZE_LARGE (USERS_LARGE / 10),
+# WARMUP (2s), GROUP_COUNT (10), TOTAL_GROUPS (10000), GROUP_SIZE_SMALL (10), GROUP_SIZE_LARGE (USERS_LARGE / 10),
 # SCENARIOS ("lookup import group-patch okta-mix create"), RESULTS (a directory to keep the JSON results
 # and server logs in; a temporary one, removed at the end, by default). scimbox's own SCIMBOX_* variables
 # pass through (e.g. SCIMBOX_LOG_LEVEL=warn).
@@ -21,6 +25,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 GROUP_COUNT=${GROUP_COUNT:-10}
+TOTAL_GROUPS=${TOTAL_GROUPS:-10000}
 GROUP_SIZE_SMALL=${GROUP_SIZE_SMALL:-10}
 GROUP_SIZE_LARGE=${GROUP_SIZE_LARGE:-$((USERS_LARGE / 10))}
 SCENARIOS=${SCENARIOS:-lookup import group-patch okta-mix create}
@@ -97,17 +102,26 @@ hello_rps() {
     wait "$pid" || true
 }
 
+# start_scimbox DATA LABEL: starts scimbox on DATA in the background; sets $pid, $base and $started_ms
+# (milliseconds from the process start to its listening line).
+start_scimbox() {
+    local data=$1 label=$2 began line
+    began=$(date +%s%N)
+    "$bin/scimbox" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/scimbox-$label.out" 2>"$work/scimbox-$label.log" &
+    pid=$!
+    pids+=("$pid")
+    line=$(first_line "$work/scimbox-$label.out" "$pid")
+    started_ms=$((($(date +%s%N) - began) / 1000000))
+    base="${line##* listening on }/scim/v2"
+}
+
 # level LABEL USERS GROUP_SIZE: a fresh scimbox holding USERS users, every scenario against it.
 level() {
     local label=$1 users=$2 group_size=$3
     local data="$work/data-$label"
     mkdir -p "$data"
-    "$bin/scimbox" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/scimbox-$label.out" 2>"$work/scimbox-$label.log" &
-    local pid=$!
-    pids+=("$pid")
-    local line base
-    line=$(first_line "$work/scimbox-$label.out" "$pid")
-    base="${line##* listening on }/scim/v2"
+    local pid base started_ms
+    start_scimbox "$data" "$label"
     SCIMLOAD_TOKEN=$("$bin/scimbox" token create --data-dir "$data" --name load | tail -n 1)
     export SCIMLOAD_TOKEN
     local data_args=(--base-url "$base" --seed-users "$users" --seed-groups "$GROUP_COUNT" --group-size "$group_size")
@@ -125,6 +139,18 @@ level() {
     done
     du -sh "$data" | awk '{ print "database: " $1 }'
     ps -o rss= -p "$pid" | awk '{ printf "scimbox RSS: %.0f MB\n", $1 / 1024 }'
+    if [[ $label == large && $TOTAL_GROUPS -gt $GROUP_COUNT ]]; then
+        local extra=$((TOTAL_GROUPS - GROUP_COUNT))
+        echo "== $users users: adding $extra groups of 10 members ($TOTAL_GROUPS groups in all), then restarting"
+        "$bin/scimload" --base-url "$base" --seed-users "$users" --seed-groups "$extra" --group-size 10 \
+            --scenario okta-mix --seed-only --connections "$CONNECTIONS" --json "$work/seed-groups.json"
+        kill "$pid"
+        wait "$pid" || true
+        start_scimbox "$data" restarted
+        echo "$started_ms" >"$work/restart.ms"
+        run_scimload restarted-lookup --base-url "$base" --seed-users "$users" --scenario lookup
+        ps -o rss= -p "$pid" | awk '{ printf "%.0f\n", $1 / 1024 }' >"$work/restart.rss"
+    fi
     kill "$pid"
     wait "$pid" || true
     rm -rf "$data"
@@ -174,4 +200,9 @@ for label in small large; do
         "seeding (\($level)): \(.seeding.users_created) users created at \((.seeding.users_per_second // 0) | floor)/s, \(.seeding.groups_created) groups; \($wall) s in all"' \
         "$work/seed-$label.json"
 done
+if [[ -s $work/restart.ms ]]; then
+    echo "restart with $USERS_LARGE users and $TOTAL_GROUPS groups: listening after $(cat "$work/restart.ms") ms;" \
+        "RSS $(cat "$work/restart.rss" 2>/dev/null || echo '?') MB after a lookup run" \
+        "($(jq -r '.requests_per_second | floor' "$work/restarted-lookup.json" 2>/dev/null || echo '?') req/s)"
+fi
 echo "wall time: $((SECONDS - began)) s"
