@@ -97,11 +97,11 @@ pub struct Params {
 impl Params {
     /// Reads the parameters of a decoded query string; names are matched case-insensitively (clients
     /// write `startindex` and `Count`).
-    pub fn from_query(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
+    pub fn from_query<N: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Params {
         let mut params = Params::default();
         for (name, value) in pairs {
-            if let Some(slot) = params.slot(&name) {
-                *slot = Some(value);
+            if let Some(slot) = params.slot(name.as_ref()) {
+                *slot = Some(value.into());
             }
         }
         params
@@ -109,16 +109,25 @@ impl Params {
 
     /// The field a parameter name sets (names match case-insensitively; unknown ones set nothing).
     fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name.to_ascii_lowercase().as_str() {
-            "filter" => &mut self.filter,
-            "startindex" => &mut self.start_index,
-            "count" => &mut self.count,
-            "sortby" => &mut self.sort_by,
-            "sortorder" => &mut self.sort_order,
-            "cursor" => &mut self.cursor,
-            "attributes" => &mut self.attributes,
-            "excludedattributes" => &mut self.excluded_attributes,
-            _ => return None,
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        Some(if is("filter") {
+            &mut self.filter
+        } else if is("startIndex") {
+            &mut self.start_index
+        } else if is("count") {
+            &mut self.count
+        } else if is("sortBy") {
+            &mut self.sort_by
+        } else if is("sortOrder") {
+            &mut self.sort_order
+        } else if is("cursor") {
+            &mut self.cursor
+        } else if is("attributes") {
+            &mut self.attributes
+        } else if is("excludedAttributes") {
+            &mut self.excluded_attributes
+        } else {
+            return None;
         })
     }
 

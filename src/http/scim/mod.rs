@@ -104,7 +104,8 @@ pub fn not_modified(etag: &str) -> Response<Body> {
 /// The list parameters of a request's query string (`+` decodes as a space).
 pub fn query_params<B>(request: &Request<B>) -> Params {
     let query = request.uri().query().unwrap_or("");
-    Params::from_query(form_urlencoded::parse(query.as_bytes()).into_owned())
+    // Names stay borrowed (most are matched and dropped); only the values kept are copied.
+    Params::from_query(form_urlencoded::parse(query.as_bytes()))
 }
 
 /// The base URL and the list parameters of `GET /{type}` (from the query string) or of
