@@ -656,6 +656,35 @@ async fn activity_is_kept_within_its_retention() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_large_batch_of_activity_is_stored_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = scimbox::store::now();
+    // Several whole multi-row inserts and a remainder; every optional field both set and empty.
+    let entries: Vec<_> = (0..237u64)
+        .map(|n| scimbox::store::ActivityEntry {
+            at: scimbox::store::format_time(now),
+            request_id: format!("r-{n}"),
+            token_id: (n % 2 == 0).then(|| format!("t{n}")),
+            token_name: (n % 3 == 0).then(|| "okta \"prod\"".to_owned()),
+            method: if n % 5 == 0 { "PATCH".into() } else { "GET".into() },
+            path: format!("/scim/v2/Users/{n}"),
+            resource: (n % 7 != 0).then(|| "Users".to_owned()),
+            status: if n % 11 == 0 { 404 } else { 200 },
+            latency_us: n * 1000 + 7,
+            summary: (n % 4 == 0).then(|| format!("entry {n}")),
+            error: (n % 11 == 0).then(|| format!("there is no user with id \"{n}\"")),
+        })
+        .collect();
+    let retention = scimbox::store::Retention { max_rows: 10_000, max_age: time::Duration::days(30) };
+    store.record_activity(entries.clone(), retention, now).await.unwrap();
+    let page = store.list_activity(scimbox::store::ActivityQuery { count: 500, ..Default::default() }).await.unwrap();
+    assert_eq!(page.total, 237);
+    let stored: Vec<_> = page.items.into_iter().rev().map(|record| record.entry).collect();
+    assert_eq!(stored, entries, "oldest first, every field as recorded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn admins_manage_admins_and_their_passwords() {
     let server = AdminServer::start().await;
     let root = server.set_up("root").await;
