@@ -16,14 +16,6 @@ use super::schema::ResourceKind;
 
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
-/// The endpoint of a member's resource type, for `$ref`.
-pub fn endpoint(kind: MemberKind) -> &'static str {
-    match kind {
-        MemberKind::User => "Users",
-        MemberKind::Group => "Groups",
-    }
-}
-
 /// The member type named `text` (as stored), in any case.
 pub fn member_kind(text: &str) -> Option<MemberKind> {
     if text.eq_ignore_ascii_case("User") {
@@ -57,7 +49,7 @@ pub struct StoredGroup {
 impl StoredGroup {
     /// The `meta.version` and `ETag` value.
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        super::schema::weak_etag(self.version)
     }
 }
 
@@ -85,7 +77,7 @@ pub fn render(group: &StoredGroup, base_url: &str) -> Value {
             "resourceType": "Group",
             "created": group.created,
             "lastModified": group.last_modified,
-            "location": format!("{base_url}/scim/v2/Groups/{}", group.id),
+            "location": ResourceKind::Group.location(base_url, &group.id),
             "version": group.etag(),
         }),
     );
@@ -99,7 +91,7 @@ pub fn render_member(member: &MemberView, base_url: &str, keep: &dyn Fn(&str) ->
         out.insert("value".into(), Value::from(member.id.clone()));
     }
     if keep("$ref") {
-        out.insert("$ref".into(), Value::from(format!("{base_url}/scim/v2/{}/{}", endpoint(member.kind), member.id)));
+        out.insert("$ref".into(), Value::from(member.kind.resource_kind().location(base_url, &member.id)));
     }
     if keep("type") {
         out.insert("type".into(), Value::from(member.kind.as_str()));
@@ -154,7 +146,7 @@ pub fn render_user_groups(groups: &[UserGroup], base_url: &str) -> Value {
             .map(|group| {
                 json!({
                     "value": group.id,
-                    "$ref": format!("{base_url}/scim/v2/Groups/{}", group.id),
+                    "$ref": ResourceKind::Group.location(base_url, &group.id),
                     "display": group.display,
                     "type": if group.direct { "direct" } else { "indirect" },
                 })

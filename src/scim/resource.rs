@@ -75,9 +75,14 @@ pub enum MemberKind {
 
 impl MemberKind {
     pub fn as_str(self) -> &'static str {
+        self.resource_kind().as_str()
+    }
+
+    /// The resource type a member of this kind is.
+    pub fn resource_kind(self) -> ResourceKind {
         match self {
-            MemberKind::User => "User",
-            MemberKind::Group => "Group",
+            MemberKind::User => ResourceKind::User,
+            MemberKind::Group => ResourceKind::Group,
         }
     }
 }

@@ -313,6 +313,25 @@ impl ResourceKind {
             ResourceKind::Group => "Group",
         }
     }
+
+    /// The endpoint's name under `/scim/v2`.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceKind::User => "Users",
+            ResourceKind::Group => "Groups",
+        }
+    }
+
+    /// The URL of resource `id`: its `meta.location`, `$ref` and `Location`.
+    pub fn location(self, base_url: &str, id: &str) -> String {
+        [base_url, "/scim/v2/", self.endpoint(), "/", id].concat()
+    }
+}
+
+/// The `meta.version` and `ETag` of a resource at `version`: a weak tag, as resources are compared
+/// semantically.
+pub fn weak_etag(version: i64) -> String {
+    format!("W/\"{version}\"")
 }
 
 static USER_EXTENSIONS: [&Schema; 1] = [&ENTERPRISE_USER];

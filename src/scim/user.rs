@@ -50,7 +50,7 @@ pub struct StoredUser {
 impl StoredUser {
     /// The `meta.version` and `ETag` value.
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        schema::weak_etag(self.version)
     }
 }
 
@@ -70,9 +70,8 @@ pub struct UserText {
 impl UserText {
     /// The user with its attributes parsed.
     pub fn parse(self) -> Result<StoredUser, Error> {
-        let unreadable = || Error::internal(format!("user {} has unreadable attributes", self.id));
         let Ok(Value::Object(attributes)) = serde_json::from_str(&self.attributes) else {
-            return Err(unreadable());
+            return Err(self.unreadable());
         };
         Ok(StoredUser {
             id: self.id,
@@ -87,9 +86,7 @@ impl UserText {
     /// [`render`] with `groups` added and [`Projection::all`](super::projection::Projection::all)
     /// applied serialises to, with the stored members copied as they are.
     pub fn write_json(&self, groups: &[UserGroup], base_url: &str, out: &mut Vec<u8>) -> Result<(), Error> {
-        let members = serde_json::from_str::<Members<'_>>(&self.attributes)
-            .map_err(|_| Error::internal(format!("user {} has unreadable attributes", self.id)))?
-            .0;
+        let members = serde_json::from_str::<Members<'_>>(&self.attributes).map_err(|_| self.unreadable())?.0;
         let text = |out: &mut Vec<u8>, value: &str| {
             serde_json::to_writer(out, value).map_err(|e| Error::internal(e.to_string()))
         };
@@ -97,8 +94,7 @@ impl UserText {
         match members.iter().find(|(key, _)| key == "schemas") {
             Some((_, schemas)) if is_non_empty_array(schemas.get()) => out.extend_from_slice(schemas.get().as_bytes()),
             _ => {
-                let extended = members.iter().any(|(key, _)| key == ENTERPRISE_SCHEMA);
-                let schemas: &[&str] = if extended { &[USER_SCHEMA, ENTERPRISE_SCHEMA] } else { &[USER_SCHEMA] };
+                let schemas = derived_schemas(members.iter().any(|(key, _)| key == ENTERPRISE_SCHEMA));
                 serde_json::to_writer(&mut *out, schemas).map_err(|e| Error::internal(e.to_string()))?;
             }
         }
@@ -122,8 +118,10 @@ impl UserText {
         out.extend_from_slice(b",\"lastModified\":");
         text(out, &self.last_modified)?;
         out.extend_from_slice(b",\"location\":");
-        text(out, &[base_url, "/scim/v2/Users/", &self.id].concat())?;
-        out.extend_from_slice(format!(",\"version\":\"W/\\\"{}\\\"\"}}", self.version).as_bytes());
+        text(out, &ResourceKind::User.location(base_url, &self.id))?;
+        out.extend_from_slice(b",\"version\":");
+        text(out, &schema::weak_etag(self.version))?;
+        out.push(b'}');
         if !groups.is_empty() {
             // As `render_user_groups` has them, without building the JSON tree.
             out.extend_from_slice(b",\"groups\":[");
@@ -131,7 +129,7 @@ impl UserText {
                 out.extend_from_slice(if i == 0 { b"{\"value\":" } else { b",{\"value\":" });
                 text(out, &group.id)?;
                 out.extend_from_slice(b",\"$ref\":");
-                text(out, &[base_url, "/scim/v2/Groups/", &group.id].concat())?;
+                text(out, &ResourceKind::Group.location(base_url, &group.id))?;
                 out.extend_from_slice(b",\"display\":");
                 text(out, &group.display)?;
                 out.extend_from_slice(if group.direct { b",\"type\":\"direct\"}" } else { b",\"type\":\"indirect\"}" });
@@ -141,6 +139,16 @@ impl UserText {
         out.push(b'}');
         Ok(())
     }
+
+    fn unreadable(&self) -> Error {
+        Error::internal(format!("user {} has unreadable attributes", self.id))
+    }
+}
+
+/// The `schemas` of a stored user that has none (rows from before they were stored): the core schema,
+/// and the enterprise extension when the user has its block.
+fn derived_schemas(extended: bool) -> &'static [&'static str] {
+    if extended { &[USER_SCHEMA, ENTERPRISE_SCHEMA] } else { &[USER_SCHEMA] }
 }
 
 /// The members of a stored JSON object in their order, values left as their JSON text.
@@ -242,13 +250,7 @@ pub fn render(user: &StoredUser, base_url: &str) -> Value {
     // rows may not, so the list is derived from the extension blocks present when it is missing.
     let schemas = match user.attributes.get("schemas") {
         Some(Value::Array(schemas)) if !schemas.is_empty() => Value::Array(schemas.clone()),
-        _ => {
-            let mut schemas = vec![Value::from(USER_SCHEMA)];
-            if user.attributes.contains_key(ENTERPRISE_SCHEMA) {
-                schemas.push(Value::from(ENTERPRISE_SCHEMA));
-            }
-            Value::Array(schemas)
-        }
+        _ => Value::from(derived_schemas(user.attributes.contains_key(ENTERPRISE_SCHEMA))),
     };
     out.insert("schemas".into(), schemas);
     out.insert("id".into(), Value::from(user.id.clone()));
@@ -263,7 +265,7 @@ pub fn render(user: &StoredUser, base_url: &str) -> Value {
             "resourceType": "User",
             "created": user.created,
             "lastModified": user.last_modified,
-            "location": format!("{base_url}/scim/v2/Users/{}", user.id),
+            "location": ResourceKind::User.location(base_url, &user.id),
             "version": user.etag(),
         }),
     );

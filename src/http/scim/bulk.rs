@@ -144,10 +144,7 @@ async fn run(app: &App, base: &str, operation: &Operation) -> Outcome {
         status,
         error: None,
     };
-    let location = |kind: ResourceKind, id: &str| {
-        let endpoint = if kind == ResourceKind::User { "Users" } else { "Groups" };
-        Some(format!("{base}/scim/v2/{endpoint}/{id}"))
-    };
+    let location = |kind: ResourceKind, id: &str| Some(kind.location(base, id));
     let result = match (operation.method, target.kind) {
         (Method::Post, ResourceKind::User) => {
             super::users::create_from(app, &data).await.map(|u| done(location(target.kind, &u.id), Some(u.etag()), 201))

@@ -70,7 +70,7 @@ fn respond(
     projection: &Projection,
 ) -> Response<Body> {
     let bytes = render_bytes(group, members, base, projection);
-    let location = format!("{base}/scim/v2/Groups/{}", group.id);
+    let location = KIND.location(base, &group.id);
     let location = (status == StatusCode::CREATED).then_some(location.as_str());
     resource_bytes(status, bytes, location, &group.etag())
 }

@@ -54,7 +54,7 @@ async fn respond(
     projection: &Projection,
 ) -> Result<Response<Body>, scim::Error> {
     let rendered = present(app, stored, base, projection).await?;
-    let location = format!("{base}/scim/v2/Users/{}", stored.id);
+    let location = KIND.location(base, &stored.id);
     let location = (status == StatusCode::CREATED).then_some(location.as_str());
     Ok(resource(status, &rendered, location, &stored.etag()))
 }
