@@ -411,7 +411,8 @@ pub(crate) fn normalize_single(
         AttributeType::Boolean => match value {
             Value::Bool(_) => Ok(Some(value.clone())),
             Value::String(text) => {
-                parse_bool(text).map(|flag| Some(Value::Bool(flag))).ok_or_else(|| type_error("true or false"))
+                // Surrounding spaces are ignored in a body, not in a filter.
+                parse_bool(text.trim()).map(|flag| Some(Value::Bool(flag))).ok_or_else(|| type_error("true or false"))
             }
             _ => Err(type_error("true or false")),
         },
@@ -530,9 +531,8 @@ pub(crate) fn remove_key(map: &mut Map<String, Value>, name: &str) -> Option<Val
     keys.into_iter().filter_map(|key| map.remove(&key)).last()
 }
 
-/// `true` or `false` in any case, surrounding spaces ignored: Entra sends `"False"`.
+/// `true` or `false` in any case (Entra sends `"False"`; some clients quote booleans in filters).
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    let text = text.trim();
     if text.eq_ignore_ascii_case("true") {
         Some(true)
     } else if text.eq_ignore_ascii_case("false") {

@@ -15,8 +15,9 @@ use serde_json::{Number, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::resolve::{Located, Scope, Usage, locate, parse_bool};
+use super::resolve::{Located, Scope, Usage, locate};
 use super::{CompValue, CompareOp, Filter};
+use crate::scim::resource::parse_bool;
 use crate::scim::schema::{self, Attribute, AttributeType, ResourceKind};
 
 /// Whether `resource` (a `kind` resource's JSON) matches `filter`.

@@ -8,6 +8,7 @@
 use super::eval::parse_date_time;
 use super::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::Error;
+use crate::scim::resource::parse_bool;
 use crate::scim::schema::{self, Attribute, AttributeType, ResourceKind};
 
 /// What a path is relative to: a resource, or one element of a complex attribute inside `attr[...]`.
@@ -186,16 +187,5 @@ fn coerce(value: CompValue, attr_type: AttributeType, op: CompareOp) -> Result<C
             Ok(CompValue::Str(number.to_string()))
         }
         _ => Err(()),
-    }
-}
-
-/// `true` or `false` in any case, as some clients quote booleans.
-pub(super) fn parse_bool(text: &str) -> Option<bool> {
-    if text.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
     }
 }
