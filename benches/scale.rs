@@ -6,11 +6,11 @@
 //!
 //! Run with `cargo bench --bench scale`. Seeding takes a few minutes the first time.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use scimbox::config::Config;
 use scimbox::credentials::Scope;
 use scimbox::scim::list::Params;
 use scimbox::scim::schema::ResourceKind;
@@ -42,32 +42,17 @@ fn user_name(i: usize) -> String {
     format!("user{i:07}@example.com")
 }
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/scale-v1")
-}
-
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| RUNTIME.block_on(fixture()));
 
 async fn fixture() -> Fixture {
-    let dir = data_dir();
-    let marker = dir.join("seeded");
-    if !marker.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        seed(&dir).await;
-        std::fs::write(&marker, "ok").expect("marker");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = scimbox::Server::start(Config::with_data_dir(&dir), listener).await.expect("server");
-    let base = format!("http://{}/scim/v2", server.local_addr());
-    let store = server.store().clone();
-    tokio::spawn(server.run(std::future::pending()));
-    let (_, token) = store.create_token("bench", Scope::Scim, Some(1)).await.expect("token");
+    let common::Served { dir, store, addr, token } = common::serve_seeded("scale-v1", Scope::Scim, seed).await;
+    let base = format!("http://{addr}/scim/v2");
     let groups_json: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("groups.json")).expect("groups")).expect("groups json");
     let groups =
         GROUP_SIZES.iter().map(|size| (*size, groups_json[size.to_string()].as_str().unwrap().to_owned())).collect();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Fixture { store, base, token: token.text(), client: reqwest::Client::new(), groups }
+    Fixture { store, base, token, client: reqwest::Client::new(), groups }
 }
 
 async fn seed(dir: &std::path::Path) {

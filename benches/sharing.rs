@@ -11,11 +11,11 @@
 //! The query plans of a decision are printed when the fixture is opened. Run with
 //! `cargo bench --bench sharing`; seeding takes a minute or two the first time.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use scimbox::config::Config;
 use scimbox::credentials::Scope;
 use scimbox::sharing::{AssetKind, Grantee, Level};
 use scimbox::store::{NewAsset, NewGrant, Store};
@@ -50,26 +50,11 @@ struct Fixture {
     assets: Vec<String>,
 }
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/sharing-v1")
-}
-
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| RUNTIME.block_on(fixture()));
 
 async fn fixture() -> Fixture {
-    let dir = data_dir();
-    let marker = dir.join("seeded");
-    if !marker.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        seed(&dir).await;
-        std::fs::write(&marker, "ok").expect("marker");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = scimbox::Server::start(Config::with_data_dir(&dir), listener).await.expect("server");
-    let base = format!("http://{}/api/v1", server.local_addr());
-    let store = server.store().clone();
-    tokio::spawn(server.run(std::future::pending()));
-    let (_, token) = store.create_token("bench", Scope::Platform, Some(1)).await.expect("token");
+    let common::Served { dir, store, addr, token } = common::serve_seeded("sharing-v1", Scope::Platform, seed).await;
+    let base = format!("http://{addr}/api/v1");
     let ids: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("ids.json")).expect("ids")).expect("ids json");
     let member = ids["member"].as_str().unwrap().to_owned();
@@ -78,7 +63,7 @@ async fn fixture() -> Fixture {
     let plan = store.explain_access(&member, &assets[0]).await.expect("plan");
     eprintln!("query plan of an access decision:\n  {}", plan.join("\n  "));
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Fixture { store, base, token: token.text(), client: reqwest::Client::new(), member, assets }
+    Fixture { store, base, token, client: reqwest::Client::new(), member, assets }
 }
 
 async fn seed(dir: &std::path::Path) {
