@@ -434,7 +434,7 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<crate::logsink::Flush
     let (writer, flush) = crate::logsink::BufferedStderr::start();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let result = match format {
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Text => builder.event_format(crate::logsink::TextFormat { ansi }).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     result.map_err(|e| e.to_string())?;
