@@ -97,7 +97,7 @@ struct ServeArgs {
     /// Most SCIM requests kept in the activity record (the newest).
     #[arg(long, env = "SCIMBOX_ACTIVITY_MAX_ROWS", default_value_t = AdminSettings::default().activity_max_rows)]
     activity_max_rows: u64,
-    /// Days a SCIM request stays in the activity record at most.
+    /// Days a SCIM request stays in the activity record at most (older entries are removed every 10 minutes).
     #[arg(long, env = "SCIMBOX_ACTIVITY_MAX_AGE_DAYS", default_value_t = AdminSettings::default().activity_max_age.as_secs() / 86_400)]
     activity_max_age_days: u64,
 }

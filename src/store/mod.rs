@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub use access::{AccessDecision, GroupAssets, ReachableAsset, UserAssets};
-pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, Retention, StatusFilter};
+pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, StatusFilter};
 pub use admins::{AdminCredentials, AdminRecord, AdminRemoval};
 pub use assets::{
     Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,

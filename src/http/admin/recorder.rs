@@ -1,8 +1,9 @@
 //! Recording SCIM requests for the Activity page without slowing provisioning down: the request envelope
 //! pushes a small entry into a bounded in-memory queue (never waiting), and one task writes what has
 //! gathered in batches (up to [`BATCH`] entries, at most every [`EVERY`]), trimming the table to its
-//! retention in the same write. When the queue is full an entry is dropped and counted, rather than
-//! making a SCIM client wait on the admin page's bookkeeping.
+//! number of rows in the same write, and removes entries past their age every [`AGE_SWEEP`]. When the
+//! queue is full an entry is dropped and counted, rather than making a SCIM client wait on the admin
+//! page's bookkeeping.
 //!
 //! Entries carry no bodies and no query strings. A summary ("created user alice@example.com") comes from
 //! an [`ActivityNote`] a handler attached to its response, or else from the method, the path and the
@@ -24,12 +25,15 @@ use crate::config::AdminSettings;
 use crate::http::App;
 use crate::http::auth::Principal;
 use crate::http::reply::{self, Body};
-use crate::store::{ActivityEntry, Retention, Store};
+use crate::store::{ActivityEntry, Store};
 
 /// Entries written in one batch at most.
 const BATCH: usize = 500;
 /// How long the writer lets entries gather after the first one arrives.
 const EVERY: Duration = Duration::from_millis(250);
+/// How often entries older than the retention age are removed (it reads the whole table; the age is in
+/// days, so an entry may outlive it by this much).
+const AGE_SWEEP: Duration = Duration::from_secs(600);
 /// Entries waiting at most; beyond, new ones are dropped (and counted).
 const QUEUE: usize = 20_000;
 /// Responses larger than this are not read for a summary.
@@ -39,6 +43,13 @@ pub const PEEK_LIMIT: usize = 64 * 1024;
 /// precedence over the summary the recorder would derive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityNote(pub String);
+
+/// How much activity is kept: the newest `max_rows`, none older than `max_age`.
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    max_rows: u64,
+    max_age: time::Duration,
+}
 
 /// The queue and its writer task.
 #[derive(Debug)]
@@ -90,24 +101,36 @@ impl Recorder {
 
 async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>, retention: Retention) {
     let mut batch = Vec::with_capacity(BATCH);
+    // The first sweep runs at start: entries may have aged while scimbox was stopped.
+    let mut next_sweep = tokio::time::Instant::now();
     loop {
-        if receiver.recv_many(&mut batch, BATCH).await == 0 {
-            return;
-        }
-        // Let a burst gather so that it costs one transaction, not one per request.
-        if batch.len() < BATCH {
-            tokio::time::sleep(EVERY).await;
-            while batch.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(entry) => batch.push(entry),
-                    Err(_) => break,
+        // Waiting for entries is cut short when a sweep is due (`recv_many` loses nothing when it is).
+        match tokio::time::timeout_at(next_sweep, receiver.recv_many(&mut batch, BATCH)).await {
+            Ok(0) => return,
+            Ok(_) => {
+                // Let a burst gather so that it costs one transaction, not one per request.
+                if batch.len() < BATCH {
+                    tokio::time::sleep(EVERY).await;
+                    while batch.len() < BATCH {
+                        match receiver.try_recv() {
+                            Ok(entry) => batch.push(entry),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                let count = entries.len();
+                if let Err(error) = store.record_activity(entries, retention.max_rows).await {
+                    tracing::warn!(%error, count, "cannot record SCIM activity");
                 }
             }
+            Err(_) => {}
         }
-        let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-        let count = entries.len();
-        if let Err(error) = store.record_activity(entries, retention, crate::store::now()).await {
-            tracing::warn!(%error, count, "cannot record SCIM activity");
+        if tokio::time::Instant::now() >= next_sweep {
+            next_sweep = tokio::time::Instant::now() + AGE_SWEEP;
+            if let Err(error) = store.remove_activity_before(crate::store::now() - retention.max_age).await {
+                tracing::warn!(%error, "cannot remove aged SCIM activity");
+            }
         }
     }
 }
@@ -427,5 +450,41 @@ mod tests {
         assert_eq!(resource_of("/scim/v2/whatever").as_deref(), Some("other"));
         assert_eq!(resource_of("/scim/v2/"), None);
         assert_eq!(resource_of("/healthz"), None);
+    }
+
+    fn entry(n: u32, at: &str) -> ActivityEntry {
+        ActivityEntry {
+            at: at.to_owned(),
+            request_id: format!("r-{n}"),
+            token_id: None,
+            token_name: Some("okta".into()),
+            method: "GET".into(),
+            path: "/scim/v2/Users".into(),
+            resource: Some("Users".into()),
+            status: 200,
+            latency_us: 10,
+            summary: None,
+            error: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn entries_past_their_age_are_removed_when_the_recorder_starts_and_recent_ones_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = crate::store::now();
+        let old = crate::store::format_time(now - time::Duration::days(3));
+        let recent = crate::store::format_time(now - time::Duration::hours(1));
+        let entries = (0..6).map(|n| entry(n, if n % 2 == 0 { &old } else { &recent })).collect();
+        store.record_activity(entries, 1000).await.unwrap();
+
+        let settings = AdminSettings { activity_max_age: Duration::from_secs(2 * 86_400), ..AdminSettings::default() };
+        let recorder = Recorder::start(store.clone(), &settings);
+        recorder.record(entry(6, &crate::store::format_time(now)));
+        recorder.close().await;
+
+        let page = store.list_activity(crate::store::ActivityQuery { count: 100, ..Default::default() }).await.unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|item| item.entry.request_id.as_str()).collect();
+        assert_eq!(ids, ["r-6", "r-5", "r-3", "r-1"], "the aged entries are gone, the new one is written");
     }
 }
