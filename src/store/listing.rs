@@ -3,6 +3,8 @@
 //! one page; anything else is evaluated exactly on the rendered resources the SQL part selected, so the
 //! results and totals are right for every filter, only slower for the attributes without a column.
 
+use std::borrow::Cow;
+
 use rusqlite::{Connection, Row, params_from_iter};
 use serde_json::Value;
 
@@ -80,25 +82,38 @@ fn condition(table: &Table<impl Sized>, sql: Option<Sql>) -> (String, Vec<rusqli
     }
 }
 
-/// The statements of a query SQL answers whole: the count, and the page with its parameters.
+/// The statements of a query SQL answers whole: the page with its parameters, and the count, which is
+/// only written out when it is needed (a page that holds the end of the results gives the total).
 struct Statements {
-    count: String,
-    count_params: Vec<rusqlite::types::Value>,
+    /// What the count counts: the live condition and the filter's SQL.
+    condition: String,
+    filtered: bool,
     page: String,
-    page_params: Vec<rusqlite::types::Value>,
+    /// The page's parameters; the first `condition_params` are the condition's, all the count needs.
+    params: Vec<rusqlite::types::Value>,
+    condition_params: usize,
+}
+
+impl Statements {
+    fn count<T>(&self, table: &Table<T>) -> String {
+        // Without a filter the total is the live count the triggers of `live_counts` keep.
+        if self.filtered {
+            format!("SELECT count(*) FROM {} WHERE {}", table.name, self.condition)
+        } else {
+            format!("SELECT live FROM live_counts WHERE kind = '{}'", table.name)
+        }
+    }
+
+    fn count_params(&self) -> &[rusqlite::types::Value] {
+        &self.params[..self.condition_params]
+    }
 }
 
 fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>, page: Page) -> Statements {
     let range = sql.as_ref().is_some_and(|sql| sql.range);
     let filtered = sql.is_some();
     let (condition, params) = condition(table, sql);
-    // Without a filter the total is the live count the triggers of `live_counts` keep.
-    let count = if filtered {
-        format!("SELECT count(*) FROM {} WHERE {condition}", table.name)
-    } else {
-        format!("SELECT live FROM live_counts WHERE kind = '{}'", table.name)
-    };
-    let count_params = if filtered { params.clone() } else { Vec::new() };
+    let condition_params = if filtered { params.len() } else { 0 };
     // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
     let order_by = match order {
         None if range => "+seq".to_owned(),
@@ -109,29 +124,30 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
     let count_limit = i64::try_from(page.count()).unwrap_or(i64::MAX);
     let mut page_params = params;
     let offset = |start_index: u64| i64::try_from(start_index - 1).unwrap_or(i64::MAX);
-    let (condition, limit) = match page {
+    let (page_condition, limit) = match page {
         // An unfiltered page in the stable order: its first `seq` is found by skipping entries of the
         // index of live `seq`s, not whole rows (what makes a deep page of an import cheap).
         Page::Index { start_index, .. } if !filtered && order.is_none() && start_index > 1 => {
             page_params.push(offset(start_index).into());
             page_params.push(count_limit.into());
             let first = format!("(SELECT seq FROM {} WHERE {} ORDER BY seq LIMIT 1 OFFSET ?)", table.name, table.live);
-            (format!("{condition} AND seq >= {first}"), "LIMIT ?")
+            (Cow::Owned(format!("{condition} AND seq >= {first}")), "LIMIT ?")
         }
         Page::Index { start_index, .. } => {
             page_params.push(count_limit.into());
             page_params.push(offset(start_index).into());
-            (condition, "LIMIT ? OFFSET ?")
+            (Cow::Borrowed(condition.as_str()), "LIMIT ? OFFSET ?")
         }
         Page::Cursor { after, .. } => {
             page_params.push(after.map_or(0, |c| c.0).into());
             // One more than asked: its presence says whether a next page exists.
             page_params.push(count_limit.saturating_add(1).into());
-            (format!("{condition} AND seq > ?"), "LIMIT ?")
+            (Cow::Owned(format!("{condition} AND seq > ?")), "LIMIT ?")
         }
     };
-    let page = format!("SELECT {} FROM {} WHERE {condition} ORDER BY {order_by} {limit}", table.columns, table.name);
-    Statements { count, count_params, page, page_params }
+    let page =
+        format!("SELECT {} FROM {} WHERE {page_condition} ORDER BY {order_by} {limit}", table.columns, table.name);
+    Statements { condition, filtered, page, params: page_params, condition_params }
 }
 
 /// The whole query in SQL: a count and one page read through the indexes.
@@ -145,15 +161,15 @@ fn list_in_sql<T>(
     let statements = statements(table, sql, order, page);
     let count = |statements: &Statements| -> Result<u64, StoreError> {
         let total: i64 = conn
-            .prepare_cached(&statements.count)?
-            .query_row(params_from_iter(statements.count_params.iter()), |row| row.get(0))?;
+            .prepare_cached(&statements.count(table))?
+            .query_row(params_from_iter(statements.count_params().iter()), |row| row.get(0))?;
         Ok(u64::try_from(total).unwrap_or(0))
     };
     if page.count() == 0 {
         return Ok(Found { total: count(&statements)?, items: Vec::new(), next: None });
     }
     let mut statement = conn.prepare_cached(&statements.page)?;
-    let rows = statement.query_map(params_from_iter(statements.page_params.iter()), table.read)?;
+    let rows = statement.query_map(params_from_iter(statements.params.iter()), table.read)?;
     let mut items = Vec::new();
     let mut last_seq = None;
     let mut more = false;
@@ -190,7 +206,7 @@ pub(super) fn explain<T>(conn: &Connection, table: &Table<T>, query: &ListQuery)
     let statements: Vec<(String, Vec<rusqlite::types::Value>)> = match (residual, order) {
         (None, Some(order)) => {
             let s = statements(table, sql, order, query.page);
-            vec![(s.count, s.count_params), (s.page, s.page_params)]
+            vec![(s.count(table), s.count_params().to_vec()), (s.page, s.params)]
         }
         _ => {
             let (condition, params) = condition(table, sql);
