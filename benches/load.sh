@@ -79,15 +79,47 @@ first_line() {
     return 1
 }
 
-# run_scimload NAME ARGS...: one scimload run writing $work/NAME.json; a failed run is reported, not fatal.
+# cpu_ticks PID: the user and system CPU time PID has used, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# children_seconds FILE: the user and system CPU seconds of this shell's finished children (`times`, run in
+# this shell: in a subshell it would see none of them), written to FILE.
+children_seconds() {
+    times >"$1"
+    tail -n 1 "$1" | awk '{
+        total = 0
+        for (i = 1; i <= 2; i++) { split($i, part, "m"); total += part[1] * 60 + part[2] }
+        print total
+    }' >"$1.seconds"
+}
+
+# run_scimload NAME ARGS...: one scimload run writing $work/NAME.json, against the server whose process
+# is $pid (the caller's). Also writes $work/NAME.cpu: the server's and the generator's CPU time per
+# request in microseconds (CPU time of the whole run, warm-up included, over the requests of the run at
+# its measured rate). A failed run is reported, not fatal.
 run_scimload() {
     local name=$1
     shift
     echo "-- $name"
+    local server_before gen_before
+    server_before=$(cpu_ticks "$pid")
+    children_seconds "$work/times"
+    gen_before=$(cat "$work/times.seconds")
     if ! "$bin/scimload" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
         --json "$work/$name.json" "$@"; then
         echo "($name failed; see above)"
+        return
     fi
+    local server_ticks
+    server_ticks=$(($(cpu_ticks "$pid") - server_before))
+    children_seconds "$work/times"
+    jq -r --argjson ticks "$server_ticks" --argjson hz "$(getconf CLK_TCK)" \
+        --argjson gen "$(awk -v a="$gen_before" -v b="$(cat "$work/times.seconds")" 'BEGIN { print b - a }')" '
+        (.requests_per_second * (.duration_seconds + .warmup_seconds)) as $requests
+        | if $requests > 0 then "\(1e6 * $ticks / $hz / $requests) \(1e6 * $gen / $requests)" else "0 0" end' \
+        "$work/$name.json" >"$work/$name.cpu" || true
 }
 
 hello_rps() {
@@ -177,17 +209,21 @@ baseline=$(awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { if (a > 0 && b > 
 echo
 echo "scimload, $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up; generator and server share $(nproc) cores."
 echo "hello-world: $before req/s before, $after req/s after; ratios are to their mean ($baseline req/s)."
-printf '%-28s %9s %10s %9s %9s %8s %9s\n' scenario users "req/s" "p50 ms" "p99 ms" errors "vs hello"
+echo "server µs, gen µs: CPU time per request of the server's process and of scimload, warm-up included."
+printf '%-28s %9s %10s %9s %9s %8s %9s %11s %9s\n' scenario users "req/s" "p50 ms" "p99 ms" errors "vs hello" \
+    "server µs" "gen µs"
 row() {
-    local name=$1 label=$2 users=$3 file="$work/$1.json"
+    local name=$1 label=$2 users=$3 file="$work/$1.json" cpu=("?" "?")
     if [[ ! -s $file ]]; then
         printf '%-28s %9s %10s\n' "$label" "$users" "(failed)"
         return
     fi
+    [[ -s $work/$name.cpu ]] && read -r -a cpu <"$work/$name.cpu"
     jq -r --arg name "$label" --arg count "$users" --argjson base "$baseline" '
         [$name, $count, .requests_per_second, .latency_ms.p50, .latency_ms.p99, .errors,
          (if $base > 0 then 100 * .requests_per_second / $base else 0 end)] | @tsv' "$file" |
-        awk -F'\t' '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%%\n", $1, $2, $3, $4, $5, $6, $7 }'
+        awk -F'\t' -v server="${cpu[0]}" -v gen="${cpu[1]}" \
+            '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%% %10.1f %8.1f\n", $1, $2, $3, $4, $5, $6, $7, server, gen }'
 }
 row hello-before "hello (before)" -
 for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SIZE_LARGE"; do
