@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Load benchmark of scimbox: builds release, measures a bare hyper hello-world (benches/scimload's `hello`,
-# same hyper/tokio versions) as the baseline, then starts scimbox on a temporary data directory and port
+# same hyper/tokio/allocator versions) as the baseline, then starts scimbox on a temporary data directory and port
 # and runs every scimload scenario at a small and a large number of users, each seeded over SCIM. Prints
-# a table with each scenario's throughput as a fraction of hello-world's, measured in this same run.
+# a table with each scenario's throughput as a fraction of hello-world's, measured in this same run, and
+# the CPU time each request costs the server and the generator.
+#
+# A second baseline, `naive` (also in benches/scimload), answers the lookup scenario with one indexed
+# SQLite read per request and nothing else (no authentication, groups, activity record or log line), on
+# USERS_LARGE users: what "one SQLite read per request" costs on this machine, next to what scimbox's
+# lookups cost.
 #
 # Everything listens on and connects to 127.0.0.1 only. The generator and the servers share this
 # machine's cores, so absolute figures say as much about the machine as about scimbox: read the ratios.
@@ -64,7 +70,7 @@ bin=target/release
 # Prints the first line a background process writes to FILE, waiting for it (or for the process to die).
 first_line() {
     local file=$1 pid=$2
-    for _ in $(seq 600); do
+    for _ in $(seq 1800); do
         if [[ $(wc -l <"$file") -ge 1 ]]; then
             head -n 1 "$file"
             return
@@ -75,7 +81,7 @@ first_line() {
         fi
         sleep 0.1
     done
-    echo "error: the server printed no address within 60 s" >&2
+    echo "error: the server printed no address within 180 s" >&2
     return 1
 }
 
@@ -122,14 +128,24 @@ run_scimload() {
         "$work/$name.json" >"$work/$name.cpu" || true
 }
 
-hello_rps() {
-    "$bin/hello" --listen 127.0.0.1:0 >"$work/hello.out" &
+# baseline NAME BINARY ARGS... -- SCIMLOAD_ARGS...: starts a baseline server (`hello` or `naive`) with ARGS,
+# runs scimload against it with SCIMLOAD_ARGS, and stops it.
+baseline() {
+    local name=$1 binary=$2
+    shift 2
+    local server_args=()
+    while [[ $1 != -- ]]; do
+        server_args+=("$1")
+        shift
+    done
+    shift
+    "$bin/$binary" --listen 127.0.0.1:0 "${server_args[@]}" >"$work/$name.out" &
     local pid=$!
     pids+=("$pid")
     local url
-    url=$(first_line "$work/hello.out" "$pid")
-    url=${url#hello listening on }
-    run_scimload "$1" --base-url "$url" --scenario hello
+    url=$(first_line "$work/$name.out" "$pid")
+    url=${url#"$binary" listening on }
+    run_scimload "$name" --base-url "$url" "$@"
     kill "$pid"
     wait "$pid" || true
 }
@@ -195,11 +211,16 @@ level() {
 }
 
 echo "== hello-world baseline ($CONNECTIONS connections)"
-hello_rps hello-before
+baseline hello-before hello -- --scenario hello
+echo "== naive baseline: one SQLite read per lookup, nothing else ($USERS_LARGE users)"
+mkdir -p "$work/data-naive"
+baseline naive-lookup naive --users "$USERS_LARGE" --data-dir "$work/data-naive" -- \
+    --token unused --seed-users "$USERS_LARGE" --scenario lookup
+rm -rf "$work/data-naive"
 level small "$USERS_SMALL" "$GROUP_SIZE_SMALL"
 level large "$USERS_LARGE" "$GROUP_SIZE_LARGE"
 echo "== hello-world baseline again (the machine may have drifted)"
-hello_rps hello-after
+baseline hello-after hello -- --scenario hello
 
 rps() { jq -r '.requests_per_second // empty' "$work/$1.json" 2>/dev/null || true; }
 before=$(rps hello-before | xargs printf '%.0f')
@@ -226,6 +247,7 @@ row() {
             '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%% %10.1f %8.1f\n", $1, $2, $3, $4, $5, $6, $7, server, gen }'
 }
 row hello-before "hello (before)" -
+row naive-lookup "lookup, naive server" "$USERS_LARGE"
 for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SIZE_LARGE"; do
     IFS=: read -r label users group_size <<<"$pair"
     for scenario in $SCENARIOS; do

@@ -36,6 +36,10 @@ async fn answer(request: Request<hyper::body::Incoming>) -> Result<Response<Full
     Ok(response)
 }
 
+/// The allocator scimbox uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
