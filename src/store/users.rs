@@ -81,7 +81,7 @@ impl Store {
                 attributes
             ])?;
             let seq = conn.last_insert_rowid();
-            replace_emails(conn, seq, &draft.email_keys)?;
+            insert_emails(conn, seq, &draft.email_keys)?;
             Ok(StoredUser { id, attributes: draft.attributes, created: at.clone(), last_modified: at, version: 1 })
         })
         .await
@@ -260,6 +260,13 @@ fn ensure_unique(conn: &Connection, draft: &UserDraft, own_seq: Option<i64>) -> 
 /// Makes the user's e-mail keys exactly `keys`.
 fn replace_emails(conn: &Connection, seq: i64, keys: &[String]) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
+    insert_emails(conn, seq, keys)
+}
+
+/// The e-mail rows of a user that has none yet (a new user): no delete first, which for this table (keyed
+/// by user and address, with an index on the address) costs SQLite a temporary table even when it removes
+/// nothing.
+fn insert_emails(conn: &Connection, seq: i64, keys: &[String]) -> Result<(), StoreError> {
     for key in keys {
         conn.prepare_cached("INSERT INTO user_emails (user_seq, value_key) VALUES (?1, ?2)")?
             .execute(params![seq, key])?;

@@ -329,6 +329,11 @@ pub fn summarize(method: &Method, path: &str, status: u16, peek: &Peek) -> Optio
     })
 }
 
+/// The note a successful create attaches: the same words `summarize` would find in the answer.
+pub fn created_note(noun: &str, name: &str) -> ActivityNote {
+    ActivityNote(format!("created {noun} {name}"))
+}
+
 /// The note a successful list or search attaches: the same words `summarize` would find.
 pub fn list_note(nouns: &str, total: u64) -> ActivityNote {
     ActivityNote(format!("listed {nouns}: {total} result{}", plural(usize::try_from(total).unwrap_or(usize::MAX))))

@@ -46,17 +46,15 @@ async fn present(app: &App, stored: &StoredUser, base: &str, projection: &Projec
     Ok(render_with(stored, &groups, base, projection))
 }
 
+/// A 200 answer with the user as `projection` shows it.
 async fn respond(
     app: &App,
-    status: StatusCode,
     stored: &StoredUser,
     base: &str,
     projection: &Projection,
 ) -> Result<Response<Body>, scim::Error> {
     let rendered = present(app, stored, base, projection).await?;
-    let location = KIND.location(base, &stored.id);
-    let location = (status == StatusCode::CREATED).then_some(location.as_str());
-    Ok(resource(status, &rendered, location, &stored.etag()))
+    Ok(resource(StatusCode::OK, &rendered, None, &stored.etag()))
 }
 
 /// `POST /Users`.
@@ -65,7 +63,13 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let projection = projection(&request, KIND)?;
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
     let stored = create_from(app, &parse_json(&body)?).await?;
-    respond(app, StatusCode::CREATED, &stored, &base, &projection).await
+    // A user just created is in no group (its id was unknown until now), so its groups are not read.
+    let rendered = render_with(&stored, &[], &base, &projection);
+    let location = KIND.location(&base, &stored.id);
+    let mut response = resource(StatusCode::CREATED, &rendered, Some(&location), &stored.etag());
+    let name = stored.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
+    response.extensions_mut().insert(crate::http::admin::recorder::created_note("user", name));
+    Ok(response)
 }
 
 /// Creates a user from a request body (also for `/Bulk`).
@@ -86,7 +90,7 @@ pub async fn get(app: &App, request: Request<Incoming>, id: &str) -> Result<Resp
     if if_none_match(&request, stored.version) {
         return Ok(not_modified(&stored.etag()));
     }
-    respond(app, StatusCode::OK, &stored, &base, &projection).await
+    respond(app, &stored, &base, &projection).await
 }
 
 /// `PUT /Users/{id}`: the body replaces the user; read-only attributes in it are ignored, and a user
@@ -97,7 +101,7 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
     let precondition = if_match(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
     let stored = replace_from(app, id, precondition, &parse_json(&body)?).await?;
-    respond(app, StatusCode::OK, &stored, &base, &projection).await
+    respond(app, &stored, &base, &projection).await
 }
 
 /// Replaces a user with a request body (also for `/Bulk`).
@@ -123,7 +127,7 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let precondition = if_match(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
     let stored = patch_from(app, id, precondition, &parse_json(&body)?).await?;
-    respond(app, StatusCode::OK, &stored, &base, &projection).await
+    respond(app, &stored, &base, &projection).await
 }
 
 /// Applies a PATCH request body to a user (also for `/Bulk`).
