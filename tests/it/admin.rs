@@ -620,11 +620,9 @@ async fn membership_changes_are_summarized() {
     assert_eq!(page["items"][1]["summary"], "created group Engineering");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn activity_is_kept_within_its_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let entry = |n: usize, at: &str| scimbox::store::ActivityEntry {
+/// A recorded lookup, numbered `n`, that arrived at `at`.
+fn entry(n: usize, at: &str) -> scimbox::store::ActivityEntry {
+    scimbox::store::ActivityEntry {
         at: at.to_owned(),
         request_id: format!("r-{n}"),
         token_id: None,
@@ -636,7 +634,13 @@ async fn activity_is_kept_within_its_retention() {
         latency_us: 100,
         summary: Some(format!("entry {n}")),
         error: None,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_is_kept_within_its_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
     let now = scimbox::store::now();
     let recent = scimbox::store::format_time(now);
     let old = scimbox::store::format_time(now - time::Duration::days(40));
@@ -658,6 +662,29 @@ async fn activity_is_kept_within_its_retention() {
     let page = store.list_activity(scimbox::store::ActivityQuery { count: 100, ..Default::default() }).await.unwrap();
     assert_eq!(page.total, 10, "entries older than the age bound are removed");
     assert!(page.items.iter().all(|item| item.entry.at == recent));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_recorder_removes_aged_entries_when_it_starts_and_keeps_recent_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = scimbox::store::now();
+    let old = scimbox::store::format_time(now - time::Duration::days(3));
+    let recent = scimbox::store::format_time(now - time::Duration::hours(1));
+    let entries = (0..6).map(|n| entry(n, if n % 2 == 0 { &old } else { &recent })).collect();
+    store.record_activity(entries, 1000).await.unwrap();
+
+    let settings = scimbox::config::AdminSettings {
+        activity_max_age: Duration::from_secs(2 * 86_400),
+        ..scimbox::config::AdminSettings::default()
+    };
+    let recorder = scimbox::http::admin::recorder::Recorder::start(store.clone(), &settings);
+    recorder.record(entry(6, &scimbox::store::format_time(now)));
+    recorder.close().await;
+
+    let page = store.list_activity(scimbox::store::ActivityQuery { count: 100, ..Default::default() }).await.unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|item| item.entry.request_id.as_str()).collect();
+    assert_eq!(ids, ["r-6", "r-5", "r-3", "r-1"], "the aged entries are gone, the new one is written");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -456,40 +456,4 @@ mod tests {
         assert_eq!(resource_of("/scim/v2/"), None);
         assert_eq!(resource_of("/healthz"), None);
     }
-
-    fn entry(n: u32, at: &str) -> ActivityEntry {
-        ActivityEntry {
-            at: at.to_owned(),
-            request_id: format!("r-{n}"),
-            token_id: None,
-            token_name: Some("okta".into()),
-            method: "GET".into(),
-            path: "/scim/v2/Users".into(),
-            resource: Some("Users".into()),
-            status: 200,
-            latency_us: 10,
-            summary: None,
-            error: None,
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn entries_past_their_age_are_removed_when_the_recorder_starts_and_recent_ones_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let now = crate::store::now();
-        let old = crate::store::format_time(now - time::Duration::days(3));
-        let recent = crate::store::format_time(now - time::Duration::hours(1));
-        let entries = (0..6).map(|n| entry(n, if n % 2 == 0 { &old } else { &recent })).collect();
-        store.record_activity(entries, 1000).await.unwrap();
-
-        let settings = AdminSettings { activity_max_age: Duration::from_secs(2 * 86_400), ..AdminSettings::default() };
-        let recorder = Recorder::start(store.clone(), &settings);
-        recorder.record(entry(6, &crate::store::format_time(now)));
-        recorder.close().await;
-
-        let page = store.list_activity(crate::store::ActivityQuery { count: 100, ..Default::default() }).await.unwrap();
-        let ids: Vec<&str> = page.items.iter().map(|item| item.entry.request_id.as_str()).collect();
-        assert_eq!(ids, ["r-6", "r-5", "r-3", "r-1"], "the aged entries are gone, the new one is written");
-    }
 }
