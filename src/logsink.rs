@@ -12,6 +12,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
@@ -129,7 +130,10 @@ where
     fn format_event(&self, _: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let mut line = String::with_capacity(192);
         push_timestamp(&mut line, OffsetDateTime::now_utc());
-        let meta = event.metadata();
+        // A line from a library that logs through `log` (refinery) arrives with target `log` and the real
+        // one in `log.*` fields: show it as its own target, as tracing-subscriber's formats do.
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let level = match *meta.level() {
             Level::ERROR => "ERROR",
             Level::WARN => " WARN",
@@ -157,7 +161,7 @@ where
         line.push(' ');
         line.push_str(meta.target());
         line.push(':');
-        event.record(&mut Fields { line: &mut line });
+        event.record(&mut Fields { line: &mut line, skip_log_fields: normalized.is_some() });
         line.push('\n');
         writer.write_str(&line)
     }
@@ -199,9 +203,15 @@ fn push_digits(line: &mut String, value: u32, width: u32) {
 /// Writes an event's fields: the message bare, the others as ` name=value`.
 struct Fields<'a> {
     line: &'a mut String,
+    /// The `log.target`, `log.file`, ... fields of a `log` record, already shown as its metadata.
+    skip_log_fields: bool,
 }
 
 impl Fields<'_> {
+    fn skips(&self, field: &Field) -> bool {
+        self.skip_log_fields && field.name().starts_with("log.")
+    }
+
     fn name(&mut self, field: &Field) {
         self.line.push(' ');
         if field.name() != "message" {
@@ -213,6 +223,9 @@ impl Fields<'_> {
 
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
+        if self.skips(field) {
+            return;
+        }
         self.name(field);
         if field.name() == "message" {
             self.line.push_str(value);
@@ -227,21 +240,33 @@ impl Visit for Fields<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.skips(field) {
+            return;
+        }
         self.name(field);
         let _ = write!(self.line, "{value}");
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.skips(field) {
+            return;
+        }
         self.name(field);
         let _ = write!(self.line, "{value}");
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.skips(field) {
+            return;
+        }
         self.name(field);
         self.line.push_str(if value { "true" } else { "false" });
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.skips(field) {
+            return;
+        }
         self.name(field);
         let _ = write!(self.line, "{value:?}");
     }
@@ -326,6 +351,24 @@ mod tests {
             " WARN scimbox::http: cannot reach the thing plain=\"a b\" awkward=\"say \\\"hi\\\"\\\\\\n\u{e9}\" \
              negative=-3 yes=true\n"
         );
+    }
+
+    #[test]
+    fn a_line_logged_through_log_shows_its_own_target_and_no_log_fields() {
+        let out = lines(|| {
+            let logged = tracing_log::format_trace(
+                &tracing_log::log::Record::builder()
+                    .args(format_args!("applying migration: V9"))
+                    .level(tracing_log::log::Level::Info)
+                    .target("refinery_core::traits::sync")
+                    .module_path_static(Some("refinery_core::traits::sync"))
+                    .file_static(Some("src/traits/sync.rs"))
+                    .line(Some(91))
+                    .build(),
+            );
+            logged.unwrap();
+        });
+        assert_eq!(out.split_once(' ').unwrap().1, " INFO refinery_core::traits::sync: applying migration: V9\n");
     }
 
     #[test]
