@@ -8,6 +8,7 @@
 //! (an IdP's connector uses one request per connection at a time, and TLS would measure rustls).
 
 pub mod args;
+pub mod baseline;
 pub mod client;
 pub mod histogram;
 pub mod mix;

@@ -9,12 +9,9 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::Full;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// A bare hyper hello-world, the baseline scimload compares SCIM servers with.
 #[derive(Debug, Parser)]
@@ -45,19 +42,6 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = TcpListener::bind(args.listen).await?;
     println!("hello listening on http://{}", listener.local_addr()?);
-    let mut terminate = signal(SignalKind::terminate())?;
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(async move {
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(answer)).await;
-                });
-            }
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    scimload::baseline::serve(listener, || service_fn(answer)).await?;
     Ok(())
 }

@@ -17,14 +17,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::Full;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use scimload::scim;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// A one-SQLite-read-per-request lookup server, the baseline between hello-world and a SCIM server.
 #[derive(Debug, Parser)]
@@ -56,25 +53,14 @@ async fn main() -> anyhow::Result<()> {
     write_users(&path, args.users)?;
     let listener = TcpListener::bind(args.listen).await?;
     println!("naive listening on http://{}", listener.local_addr()?);
-    let mut terminate = signal(SignalKind::terminate())?;
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let path = path.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let path = path.clone();
-                        async move { Ok::<_, Infallible>(answer(&path, &request)) }
-                    });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    scimload::baseline::serve(listener, || {
+        let path = path.clone();
+        service_fn(move |request| {
+            let response = answer(&path, &request);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    })
+    .await?;
     Ok(())
 }
 
