@@ -134,22 +134,15 @@ where
         // one in `log.*` fields: show it as its own target, as tracing-subscriber's formats do.
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let level = match *meta.level() {
-            Level::ERROR => "ERROR",
-            Level::WARN => " WARN",
-            Level::INFO => " INFO",
-            Level::DEBUG => "DEBUG",
-            Level::TRACE => "TRACE",
+        let (level, colour) = match *meta.level() {
+            Level::ERROR => ("ERROR", "31"),
+            Level::WARN => (" WARN", "33"),
+            Level::INFO => (" INFO", "32"),
+            Level::DEBUG => ("DEBUG", "34"),
+            Level::TRACE => ("TRACE", "35"),
         };
         line.push(' ');
         if self.ansi {
-            let colour = match *meta.level() {
-                Level::ERROR => "31",
-                Level::WARN => "33",
-                Level::INFO => "32",
-                Level::DEBUG => "34",
-                Level::TRACE => "35",
-            };
             line.push_str("\x1b[");
             line.push_str(colour);
             line.push('m');
@@ -208,25 +201,26 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn skips(&self, field: &Field) -> bool {
-        self.skip_log_fields && field.name().starts_with("log.")
-    }
-
-    fn name(&mut self, field: &Field) {
+    /// Writes what comes before a field's value; `false` for a field that is not shown.
+    fn begin(&mut self, field: &Field) -> bool {
+        if self.skip_log_fields && field.name().starts_with("log.") {
+            return false;
+        }
         self.line.push(' ');
         if field.name() != "message" {
             self.line.push_str(field.name());
             self.line.push('=');
         }
+        true
     }
 }
 
+/// Strings are written here; numbers and booleans reach `record_debug` (their `Debug` is their text).
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.skips(field) {
+        if !self.begin(field) {
             return;
         }
-        self.name(field);
         if field.name() == "message" {
             self.line.push_str(value);
         } else if value.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
@@ -239,36 +233,10 @@ impl Visit for Fields<'_> {
         }
     }
 
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.skips(field) {
-            return;
-        }
-        self.name(field);
-        let _ = write!(self.line, "{value}");
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.skips(field) {
-            return;
-        }
-        self.name(field);
-        let _ = write!(self.line, "{value}");
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.skips(field) {
-            return;
-        }
-        self.name(field);
-        self.line.push_str(if value { "true" } else { "false" });
-    }
-
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.skips(field) {
-            return;
+        if self.begin(field) {
+            let _ = write!(self.line, "{value:?}");
         }
-        self.name(field);
-        let _ = write!(self.line, "{value:?}");
     }
 }
 
