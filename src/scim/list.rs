@@ -109,26 +109,19 @@ impl Params {
 
     /// The field a parameter name sets (names match case-insensitively; unknown ones set nothing).
     fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        let is = |known: &str| name.eq_ignore_ascii_case(known);
-        Some(if is("filter") {
-            &mut self.filter
-        } else if is("startIndex") {
-            &mut self.start_index
-        } else if is("count") {
-            &mut self.count
-        } else if is("sortBy") {
-            &mut self.sort_by
-        } else if is("sortOrder") {
-            &mut self.sort_order
-        } else if is("cursor") {
-            &mut self.cursor
-        } else if is("attributes") {
-            &mut self.attributes
-        } else if is("excludedAttributes") {
-            &mut self.excluded_attributes
-        } else {
-            return None;
-        })
+        [
+            ("filter", &mut self.filter),
+            ("startIndex", &mut self.start_index),
+            ("count", &mut self.count),
+            ("sortBy", &mut self.sort_by),
+            ("sortOrder", &mut self.sort_order),
+            ("cursor", &mut self.cursor),
+            ("attributes", &mut self.attributes),
+            ("excludedAttributes", &mut self.excluded_attributes),
+        ]
+        .into_iter()
+        .find(|(known, _)| name.eq_ignore_ascii_case(known))
+        .map(|(_, slot)| slot)
     }
 
     /// Reads a `POST /.search` body (RFC 7644 §3.4.3): the same parameters as JSON, with `attributes` and

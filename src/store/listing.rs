@@ -113,7 +113,7 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
     let range = sql.as_ref().is_some_and(|sql| sql.range);
     let filtered = sql.is_some();
     let (condition, params) = condition(table, sql);
-    let condition_params = if filtered { params.len() } else { 0 };
+    let condition_params = params.len();
     // Resources without a value sort last in both directions; `seq` breaks ties, so pages are stable.
     let order_by = match order {
         None if range => "+seq".to_owned(),
