@@ -107,23 +107,7 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>
         // Waiting for entries is cut short when a sweep is due (`recv_many` loses nothing when it is).
         match tokio::time::timeout_at(next_sweep, receiver.recv_many(&mut batch, BATCH)).await {
             Ok(0) => return,
-            Ok(_) => {
-                // Let a burst gather so that it costs one transaction, not one per request.
-                if batch.len() < BATCH {
-                    tokio::time::sleep(EVERY).await;
-                    while batch.len() < BATCH {
-                        match receiver.try_recv() {
-                            Ok(entry) => batch.push(entry),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                let count = entries.len();
-                if let Err(error) = store.record_activity(entries, retention.max_rows).await {
-                    tracing::warn!(%error, count, "cannot record SCIM activity");
-                }
-            }
+            Ok(_) => write_batch(&store, &mut receiver, &mut batch, retention.max_rows).await,
             Err(_) => {}
         }
         if tokio::time::Instant::now() >= next_sweep {
@@ -132,6 +116,30 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>
                 tracing::warn!(%error, "cannot remove aged SCIM activity");
             }
         }
+    }
+}
+
+/// Lets a burst gather behind the entries in `batch` (so that it costs one transaction, not one per
+/// request), then writes them all.
+async fn write_batch(
+    store: &Store,
+    receiver: &mut mpsc::Receiver<ActivityEntry>,
+    batch: &mut Vec<ActivityEntry>,
+    max_rows: u64,
+) {
+    if batch.len() < BATCH {
+        tokio::time::sleep(EVERY).await;
+        while batch.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(entry) => batch.push(entry),
+                Err(_) => break,
+            }
+        }
+    }
+    let entries = std::mem::replace(batch, Vec::with_capacity(BATCH));
+    let count = entries.len();
+    if let Err(error) = store.record_activity(entries, max_rows).await {
+        tracing::warn!(%error, count, "cannot record SCIM activity");
     }
 }
 
