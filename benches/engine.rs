@@ -77,7 +77,7 @@ fn patch_parse_and_apply(bencher: divan::Bencher, input: Input) {
     let body: Value = serde_json::from_str(input.text).unwrap();
     let original = user();
     bencher.bench(|| {
-        let operations = parse_request(divan::black_box(&body)).unwrap();
+        let operations = parse_request(divan::black_box(&body), 1000).unwrap();
         let mut resource = original.clone();
         apply(ResourceKind::User, "1", &mut resource, &operations).unwrap();
         resource

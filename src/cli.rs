@@ -70,15 +70,23 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIMBOX_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
-    /// Seconds a client may take to send request headers (also closes idle HTTP/1 keep-alive connections).
+    /// Seconds a new connection may take from accept to the head of its first request (TLS handshake
+    /// included), and any later request head once begun.
     #[arg(long, env = "SCIMBOX_HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
     header_timeout_secs: u64,
+    /// Seconds a request body may take to arrive (sign-in and setup: 5 at most).
+    #[arg(long, env = "SCIMBOX_BODY_TIMEOUT_SECS", default_value_t = Limits::default().body_timeout.as_secs())]
+    body_timeout_secs: u64,
     /// Seconds a connection may stay without traffic before it is closed.
     #[arg(long, env = "SCIMBOX_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
     /// Connections served at once.
     #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
+    /// Connections one client address may hold at once (raise it to --max-connections behind a reverse
+    /// proxy, whose address every connection then has).
+    #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = Limits::default().max_connections_per_address)]
+    max_connections_per_address: usize,
     /// Seconds shutdown waits for requests in flight.
     #[arg(long, env = "SCIMBOX_SHUTDOWN_TIMEOUT_SECS", default_value_t = Limits::default().shutdown_timeout.as_secs())]
     shutdown_timeout_secs: u64,
@@ -88,6 +96,9 @@ struct ServeArgs {
     /// Most operations in one SCIM bulk request (its size is bounded by --max-body-bytes).
     #[arg(long, env = "SCIMBOX_BULK_MAX_OPERATIONS", default_value_t = Limits::default().bulk_max_operations)]
     bulk_max_operations: usize,
+    /// Most operations in one SCIM PATCH request (also in each PATCH of a bulk request).
+    #[arg(long, env = "SCIMBOX_PATCH_MAX_OPERATIONS", default_value_t = Limits::default().patch_max_operations)]
+    patch_max_operations: usize,
     /// Minutes an admin stays signed in at most.
     #[arg(long, env = "SCIMBOX_SESSION_LIFETIME_MINS", default_value_t = AdminSettings::default().session_lifetime.as_secs() / 60)]
     session_lifetime_mins: u64,
@@ -279,7 +290,9 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
 /// Opens the database, creating it if needed (for commands that may come before the first `serve`).
 async fn open(data: &DataArgs) -> Result<Store, Failure> {
     let dir = data.data_dir.clone();
-    Ok(tokio::task::spawn_blocking(move || Store::open(&dir)).await.map_err(|e| Failure::Failed(e.to_string()))??)
+    Ok(tokio::task::spawn_blocking(move || Store::open_for_command(&dir))
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))??)
 }
 
 /// Opens an existing database only: a mistyped `--data-dir` must not yield an empty listing or backup.
@@ -322,11 +335,14 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
         header_timeout: Duration::from_secs(args.header_timeout_secs),
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         max_connections: args.max_connections,
+        max_connections_per_address: args.max_connections_per_address,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
         max_results: args.max_results,
         bulk_max_operations: args.bulk_max_operations,
+        patch_max_operations: args.patch_max_operations,
     };
     limits.validate().map_err(usage)?;
     let admin = AdminSettings {

@@ -50,30 +50,45 @@ impl Config {
 pub struct Limits {
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
-    /// How long a client may take to send a request's headers.
+    /// How long a new connection may take, from `accept`, to finish its TLS handshake and send the head of
+    /// its first request; also how long any later request head may take once it has begun.
     pub header_timeout: Duration,
+    /// How long a request body may take to arrive once its head is read (requests that need a credential;
+    /// the open routes, sign-in and setup, get [`OPEN_BODY_TIMEOUT`] at most).
+    pub body_timeout: Duration,
     /// How long a connection may stay without any traffic before it is closed.
     pub idle_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Connections one client address may hold at once; further ones from it are closed at `accept`.
+    pub max_connections_per_address: usize,
     /// How long shutdown waits for requests in flight before it closes their connections.
     pub shutdown_timeout: Duration,
     /// The largest page a SCIM list returns (`count` is capped to it; never below 100, Okta pages by 100).
     pub max_results: usize,
     /// The most operations one `POST /Bulk` may hold (its payload is bounded by `max_body_bytes`).
     pub bulk_max_operations: usize,
+    /// The most operations one PATCH request may hold (also each PATCH inside a bulk request).
+    pub patch_max_operations: usize,
 }
+
+/// The body deadline of the routes that need no credential (sign-in, setup): their bodies are a few
+/// hundred bytes, so a client that needs longer is trickling on purpose.
+pub const OPEN_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1024 * 1024,
-            header_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             max_connections: 1024,
+            max_connections_per_address: 128,
             shutdown_timeout: Duration::from_secs(10),
             max_results: 1000,
             bulk_max_operations: 1000,
+            patch_max_operations: 1000,
         }
     }
 }
@@ -189,8 +204,17 @@ impl Limits {
         if zero(self.idle_timeout) {
             return Err(ConfigError::Limit { name: "idle-timeout-secs", why: "at least 1" });
         }
+        if zero(self.body_timeout) {
+            return Err(ConfigError::Limit { name: "body-timeout-secs", why: "at least 1" });
+        }
         if self.max_connections == 0 {
             return Err(ConfigError::Limit { name: "max-connections", why: "at least 1" });
+        }
+        if self.max_connections_per_address == 0 {
+            return Err(ConfigError::Limit { name: "max-connections-per-address", why: "at least 1" });
+        }
+        if self.patch_max_operations == 0 {
+            return Err(ConfigError::Limit { name: "patch-max-operations", why: "at least 1" });
         }
         if self.bulk_max_operations == 0 {
             return Err(ConfigError::Limit { name: "bulk-max-operations", why: "at least 1" });

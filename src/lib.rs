@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod hashing;
 pub mod http;
 pub mod logsink;
 pub mod scim;

@@ -10,7 +10,7 @@ use scimbox::scim::schema::ResourceKind;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    let Ok(operations) = parse_request(&body) else { return };
+    let Ok(operations) = parse_request(&body, 1000) else { return };
     let user = serde_json::json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "bjensen", "active": true, "name": {"givenName": "Barbara"},

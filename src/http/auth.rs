@@ -1,10 +1,15 @@
 //! Bearer-token authentication with an in-memory table of live tokens and a cache of verified ones.
 //!
-//! The first request with a token pays one argon2id verification, run on a blocking thread behind a
-//! small bound (about the core count): when the bound is full the request is answered 503 at once rather
-//! than queued, since argon2 on every request would collapse the server. A success is remembered as the
-//! SHA-256 of the whole token, so later requests cost a hash and a constant-time compare. A token whose id
-//! is known but whose digest differs from the remembered one is refused without argon2.
+//! The first request with a token pays one argon2id verification in the process's argon2 pool
+//! (`hashing.rs`): when the pool stays full the request is answered 503 rather than queued without bound,
+//! since argon2 on every request would collapse the server. A success is remembered as the SHA-256 of the
+//! whole token, so later requests cost a hash and a constant-time compare. A token whose id is known but
+//! whose digest differs from the remembered one is refused without argon2.
+//!
+//! Wrong secrets for a token id that was never used cannot be told apart without argon2, so verifications
+//! are throttled by client address (`throttle::TokenThrottle`): one at a time per address, and none for a
+//! while after a few wrong secrets. One client guessing secrets of known ids therefore holds at most one
+//! argon2 place, briefly, and the first request of another client's token still finds one.
 //!
 //! Revocation: the table is re-read whenever the store's token epoch changes (a `stat`, at most once per
 //! [`TOKEN_EPOCH_TRUSTED_FOR`]; a token change waits longer than that before it returns), so a token
@@ -13,14 +18,16 @@
 //! request path.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
+use super::throttle::{Refusal, TokenThrottle};
 use crate::credentials::{self, Scope};
+use crate::hashing::{Lane, PoolError};
 use crate::store::{Store, StoreError, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch};
 
 /// How long a successful verification is trusted before argon2 runs again for that token.
@@ -49,6 +56,8 @@ pub enum AuthError {
     WrongScope { have: Scope, need: Scope },
     #[error("too many new tokens are being verified right now; retry in a second")]
     Overloaded,
+    #[error("too many wrong tokens came from this address; retry in {0} seconds")]
+    Throttled(u64),
     #[error("cannot read the token table: {0}")]
     Store(#[from] StoreError),
 }
@@ -87,7 +96,7 @@ struct Verified {
 pub struct TokenVerifier {
     store: Store,
     table: RwLock<Table>,
-    argon2_slots: Arc<Semaphore>,
+    throttle: TokenThrottle,
     argon2_runs: std::sync::atomic::AtomicU64,
     started: Instant,
     /// When the newest look at the epoch that the table agrees with began, in nanoseconds since `started`
@@ -97,19 +106,24 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(store: Store) -> TokenVerifier {
-        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
         TokenVerifier {
             store,
             table: RwLock::new(Table::default()),
-            argon2_slots: Arc::new(Semaphore::new(slots)),
+            throttle: TokenThrottle::default(),
             argon2_runs: std::sync::atomic::AtomicU64::new(0),
             started: Instant::now(),
             epoch_checked: AtomicU64::new(0),
         }
     }
 
-    /// Authenticates the `Authorization` header value for an endpoint that needs `scope`.
-    pub async fn authenticate(&self, header: Option<&[u8]>, scope: Scope) -> Result<Principal, AuthError> {
+    /// Authenticates the `Authorization` header value, sent from `client`, for an endpoint that needs
+    /// `scope`.
+    pub async fn authenticate(
+        &self,
+        header: Option<&[u8]>,
+        scope: Scope,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let text = bearer_token(header)?;
         let presented = credentials::parse_token(text).map_err(|_| AuthError::Malformed)?;
         self.refresh().await?;
@@ -120,16 +134,28 @@ impl TokenVerifier {
             // it instead of each taking an argon2 slot.
             let _turn = gate.lock().await;
             if let Cached::Unverified { hash, .. } = self.cached(presented.id, &digest)? {
-                let permit = Arc::clone(&self.argon2_slots).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
-                let secret = presented.secret.to_owned();
+                let turn = match client {
+                    Some(address) => Some(self.throttle.turn(address, Instant::now()).map_err(|refusal| match refusal {
+                        Refusal::Locked(wait) => AuthError::Throttled(wait.as_secs().max(1)),
+                        Refusal::Busy => AuthError::Overloaded,
+                    })?),
+                    None => None,
+                };
                 self.argon2_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let matches = tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    credentials::verify_secret(&secret, &hash)
-                })
-                .await
-                .unwrap_or(false);
+                let secret = presented.secret.to_owned();
+                let matches = match self.store.argon2().verify(Lane::Interactive, secret, hash).await {
+                    Ok(matches) => matches,
+                    Err(PoolError::Full) => return Err(AuthError::Overloaded),
+                    Err(PoolError::Failed(cause)) => {
+                        tracing::error!(%cause, "token verification failed");
+                        false
+                    }
+                };
+                drop(turn);
                 if !matches {
+                    if let Some(address) = client {
+                        self.throttle.failed(address, Instant::now());
+                    }
                     return Err(AuthError::Invalid);
                 }
                 let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
@@ -266,19 +292,19 @@ mod tests {
         let (_, token) = store.create_token("okta", Scope::Scim, None).await.unwrap();
         let text = token.text();
         for _ in 0..50 {
-            let principal = verifier.authenticate(Some(&header(&text)), Scope::Scim).await.unwrap();
+            let principal = verifier.authenticate(Some(&header(&text)), Scope::Scim, None).await.unwrap();
             assert_eq!(principal.token_name, "okta");
         }
         assert_eq!(verifier.argon2_runs(), 1, "steady-state requests cost no argon2");
 
         let wrong = format!("{}{}", &text[..text.len() - 1], if text.ends_with('0') { '1' } else { '0' });
         for _ in 0..10 {
-            let refused = verifier.authenticate(Some(&header(&wrong)), Scope::Scim).await;
+            let refused = verifier.authenticate(Some(&header(&wrong)), Scope::Scim, None).await;
             assert_eq!(refused, Err(AuthError::Invalid));
         }
         assert_eq!(verifier.argon2_runs(), 1, "a wrong secret for a verified id is refused without argon2");
         let unknown = format!("scimbox_{}_{}", "f".repeat(16), "0".repeat(64));
-        assert_eq!(verifier.authenticate(Some(&header(&unknown)), Scope::Scim).await, Err(AuthError::Invalid));
+        assert_eq!(verifier.authenticate(Some(&header(&unknown)), Scope::Scim, None).await, Err(AuthError::Invalid));
         assert_eq!(verifier.argon2_runs(), 1, "an unknown id costs no argon2");
     }
 
@@ -292,7 +318,7 @@ mod tests {
             .map(|_| {
                 let verifier = Arc::clone(&verifier);
                 let header = header(&text);
-                tokio::spawn(async move { verifier.authenticate(Some(&header), Scope::Scim).await })
+                tokio::spawn(async move { verifier.authenticate(Some(&header), Scope::Scim, None).await })
             })
             .collect();
         for task in tasks {
@@ -302,14 +328,48 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn wrong_secrets_from_one_address_cannot_starve_another_addresss_first_use() {
+        let (_dir, store, verifier) = verifier().await;
+        let verifier = Arc::new(verifier);
+        let (_, known) = store.create_token("known", Scope::Scim, None).await.unwrap();
+        let (_, okta) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let attacker: IpAddr = "127.0.0.1".parse().unwrap();
+        let wrong = format!("scimbox_{}_{}", known.id, "0".repeat(64));
+        // Wrong secrets sent at once: at most one runs argon2, the others are turned away at once.
+        let flood: Vec<_> = (0..8)
+            .map(|_| {
+                let (verifier, header) = (Arc::clone(&verifier), header(&wrong));
+                tokio::spawn(async move { verifier.authenticate(Some(&header), Scope::Scim, Some(attacker)).await })
+            })
+            .collect();
+        for task in flood {
+            let refused = task.await.unwrap();
+            let expected = matches!(refused, Err(AuthError::Invalid | AuthError::Overloaded | AuthError::Throttled(_)));
+            assert!(expected, "{refused:?}");
+        }
+        // A few wrong secrets lock the address out of argon2.
+        let runs_before = verifier.argon2_runs();
+        for _ in 0..10 {
+            let _ = verifier.authenticate(Some(&header(&wrong)), Scope::Scim, Some(attacker)).await;
+        }
+        let refused = verifier.authenticate(Some(&header(&wrong)), Scope::Scim, Some(attacker)).await;
+        assert!(matches!(refused, Err(AuthError::Throttled(_))), "{refused:?}");
+        assert!(verifier.argon2_runs() - runs_before <= u64::from(crate::http::throttle::TOKEN_ADDRESS.locks_at));
+        // Another address's first use is verified.
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        let accepted = verifier.authenticate(Some(&header(&okta.text())), Scope::Scim, Some(other)).await;
+        assert_eq!(accepted.map(|p| p.token_name), Ok("okta".to_owned()));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn scope_and_revocation_are_enforced() {
         let (_dir, store, verifier) = verifier().await;
         let (record, token) = store.create_token("platform", Scope::Platform, None).await.unwrap();
-        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Scim).await;
+        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Scim, None).await;
         assert_eq!(refused, Err(AuthError::WrongScope { have: Scope::Platform, need: Scope::Scim }));
-        assert!(verifier.authenticate(Some(&header(&token.text())), Scope::Platform).await.is_ok());
+        assert!(verifier.authenticate(Some(&header(&token.text())), Scope::Platform, None).await.is_ok());
         store.revoke_token(&record.id).await.unwrap();
-        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Platform).await;
+        let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Platform, None).await;
         assert_eq!(refused, Err(AuthError::Invalid));
     }
 

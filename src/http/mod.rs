@@ -6,11 +6,13 @@
 
 pub mod admin;
 mod auth;
+mod connection;
 mod idle;
 mod platform;
 mod reply;
 mod routes;
 mod scim;
+pub mod throttle;
 pub mod tls;
 mod web;
 
@@ -171,6 +173,7 @@ impl Server {
         builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128);
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let addresses = connection::AddressSlots::new(limits.max_connections_per_address);
         let acceptor = tls.map(|(acceptor, _)| acceptor);
         tokio::pin!(shutdown);
 
@@ -193,6 +196,12 @@ impl Server {
                     }
                 },
             };
+            let accepted_at = tokio::time::Instant::now();
+            let Some(address_slot) = addresses.admit(peer.ip()) else {
+                // Closed at once: the address already holds its share of the slots.
+                tracing::debug!(%peer, "connection refused: its address holds its share of the connections");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let app = Arc::clone(&app);
             let builder = builder.clone();
@@ -200,36 +209,44 @@ impl Server {
             let acceptor = acceptor.clone();
             let limits = limits.clone();
             tokio::spawn(async move {
-                let _slot = slot;
+                let _slots = (slot, address_slot);
+                let (first_request, head_deadline) = connection::FirstRequest::new(accepted_at + limits.header_timeout);
                 let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    first_request.arrived();
                     request.extensions_mut().insert(admin::session::ClientAddr(peer));
                     let app = Arc::clone(&app);
                     async move { Ok::<_, std::convert::Infallible>(routes::handle(app, request).await) }
                 });
-                let outcome = match acceptor {
-                    Some(acceptor) => {
-                        let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
-                        let stream = match handshake {
-                            Ok(Ok(stream)) => stream,
-                            Ok(Err(error)) => {
-                                tracing::debug!(%peer, %error, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "TLS handshake timed out");
-                                return;
-                            }
-                        };
-                        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
-                        watcher.watch(builder.serve_connection(io, service).into_owned()).await
-                    }
-                    None => {
-                        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
-                        watcher.watch(builder.serve_connection(io, service).into_owned()).await
+                let serve = async move {
+                    match acceptor {
+                        Some(acceptor) => {
+                            let stream = match acceptor.accept(stream).await {
+                                Ok(stream) => stream,
+                                Err(error) => {
+                                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                                    return Ok(());
+                                }
+                            };
+                            let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+                            watcher.watch(builder.serve_connection(io, service).into_owned()).await
+                        }
+                        None => {
+                            let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+                            watcher.watch(builder.serve_connection(io, service).into_owned()).await
+                        }
                     }
                 };
-                if let Err(error) = outcome {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
+                // The connection ends when it is served, or when its first request head (TLS handshake and
+                // protocol detection included) has not arrived by the deadline counted from accept.
+                tokio::select! {
+                    outcome = serve => {
+                        if let Err(error) = outcome {
+                            tracing::debug!(%peer, %error, "connection ended with an error");
+                        }
+                    }
+                    () = head_deadline.expired() => {
+                        tracing::debug!(%peer, "connection closed: no request head within the deadline from accept");
+                    }
                 }
             });
         }

@@ -95,6 +95,19 @@ pub fn scim_error(error: &scim::Error) -> Response<Body> {
     response
 }
 
+/// What a client is told when the argon2 pool cannot run a hash.
+pub fn pool_error(error: crate::hashing::PoolError) -> scim::Error {
+    match error {
+        crate::hashing::PoolError::Full => {
+            scim::Error::unavailable("the server is busy hashing passwords; retry in a second")
+        }
+        crate::hashing::PoolError::Failed(cause) => {
+            tracing::error!(%cause, "argon2 failed");
+            scim::Error::internal("an internal error occurred; the server log has the details")
+        }
+    }
+}
+
 /// What a client is told when the store fails. Causes that are ours are logged here and hidden.
 pub fn store_error(error: StoreError) -> scim::Error {
     match error {
@@ -119,6 +132,19 @@ pub fn store_error(error: StoreError) -> scim::Error {
     }
 }
 
+/// The SCIM answer to a failed authentication, with the `Retry-After` a throttled client must honour.
+pub fn auth_error_response(error: AuthError) -> Response<Body> {
+    let retry_after = match &error {
+        AuthError::Throttled(seconds) => Some(*seconds),
+        _ => None,
+    };
+    let mut response = scim_error(&auth_error(error));
+    if let Some(value) = retry_after.and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// What a client is told when authentication fails.
 pub fn auth_error(error: AuthError) -> scim::Error {
     match error {
@@ -126,6 +152,7 @@ pub fn auth_error(error: AuthError) -> scim::Error {
             scim::Error::unauthorized(error.to_string())
         }
         AuthError::Overloaded => scim::Error::unavailable(error.to_string()),
+        AuthError::Throttled(_) => scim::Error::too_many_requests(error.to_string()),
         AuthError::Store(error) => store_error(error),
     }
 }

@@ -29,8 +29,10 @@ pub struct Exchange {
 }
 
 /// Serves one request: routes it, stamps the response, and logs one line.
-pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
+    let body_deadline = tokio::time::Instant::from_std(started) + app.config.limits.body_timeout;
+    request.extensions_mut().insert(BodyDeadline(body_deadline));
     let request_id = app.next_request_id();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -92,9 +94,10 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
 /// The SCIM endpoints: every one needs a token of scope `scim`.
 async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchange: &mut Exchange) -> Response<Body> {
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    match app.tokens.authenticate(authorization, Scope::Scim).await {
+    let client = admin::session::client_ip(&request);
+    match app.tokens.authenticate(authorization, Scope::Scim, client).await {
         Ok(principal) => exchange.principal = Some(principal),
-        Err(error) => return reply::scim_error(&reply::auth_error(error)),
+        Err(error) => return reply::auth_error_response(error),
     }
     use scim_handlers::{bulk, discovery, groups, root, users};
     let method = request.method().clone();
@@ -146,9 +149,16 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
 /// The admin API the page uses. Setup and sign-in are open; every other route needs a session, and every
 /// change (anything but GET and HEAD) also the session's CSRF token: `session::authenticate` checks both
 /// before any handler runs.
-async fn admin_route(app: &App, request: Request<Incoming>, rest: &[&str]) -> Response<Body> {
+async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -> Response<Body> {
     use admin::{accounts, activity, directory, session, tokens};
     let method = request.method().clone();
+    if matches!(rest, ["setup" | "login"]) {
+        // No credential is needed to send these bodies, so they get the tightest deadline.
+        let open = tokio::time::Instant::now() + app.config.limits.body_timeout.min(crate::config::OPEN_BODY_TIMEOUT);
+        if let Some(deadline) = request.extensions_mut().get_mut::<BodyDeadline>() {
+            deadline.0 = deadline.0.min(open);
+        }
+    }
     match (&method, rest) {
         (&Method::GET, ["setup"]) => return admin::respond(session::setup_state(app).await),
         (&Method::POST, ["setup"]) => return admin::respond(session::setup(app, request).await),
@@ -229,8 +239,15 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     reply::with_body(status, "text/plain; charset=utf-8", text)
 }
 
+/// When a request's body must have arrived: put into every request's extensions by [`handle`], tighter on
+/// the routes that need no credential.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
 /// Reads a whole request body, refusing more than `limit` bytes with 413 (early when `Content-Length`
-/// already says so, otherwise as soon as the stream passes the limit).
+/// already says so, otherwise as soon as the stream passes the limit), and a body that has not arrived by
+/// the request's [`BodyDeadline`] with 408: a trickled body, or one shorter than its `Content-Length`,
+/// holds its connection no longer than that.
 pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, scim::Error> {
     let too_large = || scim::Error::payload_too_large(format!("the request body is larger than {limit} bytes"));
     let declared =
@@ -238,7 +255,20 @@ pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(request.into_body(), limit).collect().await {
+    let deadline = request.extensions().get::<BodyDeadline>().copied();
+    let collect = Limited::new(request.into_body(), limit).collect();
+    let collected = match deadline {
+        Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, collect).await {
+            Ok(collected) => collected,
+            Err(_) => {
+                return Err(scim::Error::request_timeout(
+                    "the request body did not arrive in time; send it whole and at once",
+                ));
+            }
+        },
+        None => collect.await,
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
         Err(error) => Err(scim::Error::bad_request(format!("the request body could not be read: {error}"))),

@@ -46,6 +46,8 @@ pub enum Kind {
     NotFound,
     /// 405: the endpoint exists but not with this method.
     MethodNotAllowed,
+    /// 408: the request body did not arrive within the server's deadline.
+    RequestTimeout,
     /// 412: `If-Match` named a version that is no longer current.
     PreconditionFailed,
     /// 413: the body is larger than the configured limit.
@@ -81,6 +83,7 @@ impl Kind {
             Kind::Forbidden => 403,
             Kind::NotFound => 404,
             Kind::MethodNotAllowed => 405,
+            Kind::RequestTimeout => 408,
             Kind::Uniqueness => 409,
             Kind::PreconditionFailed => 412,
             Kind::PayloadTooLarge => 413,
@@ -111,6 +114,7 @@ impl Kind {
             | Kind::Forbidden
             | Kind::NotFound
             | Kind::MethodNotAllowed
+            | Kind::RequestTimeout
             | Kind::PreconditionFailed
             | Kind::PayloadTooLarge
             | Kind::UnsupportedMediaType
@@ -183,6 +187,7 @@ constructors! {
     forbidden => Forbidden,
     not_found => NotFound,
     method_not_allowed => MethodNotAllowed,
+    request_timeout => RequestTimeout,
     precondition_failed => PreconditionFailed,
     payload_too_large => PayloadTooLarge,
     too_many_requests => TooManyRequests,
@@ -213,6 +218,7 @@ mod tests {
         check(Kind::BadRequest, "400", None);
         check(Kind::Unauthorized, "401", None);
         check(Kind::NotFound, "404", None);
+        check(Kind::RequestTimeout, "408", None);
         check(Kind::PreconditionFailed, "412", None);
         check(Kind::PayloadTooLarge, "413", None);
         check(Kind::NotImplemented, "501", None);

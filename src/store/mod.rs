@@ -23,6 +23,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
@@ -54,8 +55,12 @@ pub fn plan_filter(
 /// The database's file name inside the data directory.
 pub const DATABASE_FILE: &str = "scimbox.db";
 
-/// How long a statement waits for another process's lock (the CLI and `serve` share the file).
-const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How long the server's statements wait for another process's lock (the CLI and `serve` share the file):
+/// a command holds it for milliseconds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a command's statements wait for the server's lock: a command run beside `serve` waits for the
+/// writer's current transaction instead of failing (`token revoke` must land while a client is busy).
+const COMMAND_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the store could not do what was asked. What a client may read is decided by `http/`.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -119,23 +124,37 @@ struct Inner {
     path: PathBuf,
     writer: writer::Writer,
     readers: readers::Readers,
+    argon2: Arc<crate::hashing::Argon2Pool>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, refuses one written by a newer scimbox,
     /// applies pending migrations, and starts the writer thread. Nothing is served before this returns.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_waiting(data_dir, BUSY_TIMEOUT)
+    }
+
+    /// Opens (creating if needed) the database for a command run beside a server: as [`Store::open`], but
+    /// its writes wait for the server's writer as long as it takes (up to two minutes) instead of failing.
+    pub fn open_for_command(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_waiting(data_dir, COMMAND_BUSY_TIMEOUT)
+    }
+
+    fn open_waiting(data_dir: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let mut conn = open_connection(&path, false)?;
+        conn.busy_timeout(busy_timeout).map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?;
         migrations::apply(&mut conn, &path)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let writer = writer::Writer::start(conn)?;
-        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers }) })
+        let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
+        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers, argon2 }) })
     }
 
-    /// Opens the database in `data_dir` only if one exists there: for commands that read or change an
-    /// existing installation, where a mistyped `--data-dir` must not quietly create an empty one.
+    /// Opens the database in `data_dir` for a command, as [`Store::open_for_command`], only if one exists
+    /// there: for commands that read or change an existing installation, where a mistyped `--data-dir` must
+    /// not quietly create an empty one.
     pub fn open_existing(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         if !path.is_file() {
@@ -144,7 +163,12 @@ impl Store {
                 reason: "there is no scimbox database here (check --data-dir)".into(),
             });
         }
-        Store::open(data_dir)
+        Store::open_for_command(data_dir)
+    }
+
+    /// The process's one argon2 pool: every password and token hash goes through it.
+    pub fn argon2(&self) -> &Arc<crate::hashing::Argon2Pool> {
+        &self.inner.argon2
     }
 
     /// The database file.
@@ -285,7 +309,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     let open_error = |e: rusqlite::Error| StoreError::Open { path: path.to_owned(), reason: e.to_string() };
     let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
     let classify = |e: rusqlite::Error| classify_open_error(path, e);
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS.into())).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
     if !read_only {
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(classify)?;

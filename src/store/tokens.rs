@@ -91,8 +91,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
 const RECORD_COLUMNS: &str = "id, name, scope, created_at, last_used_at, expires_at, revoked_at";
 
 impl Store {
-    /// Creates a token. The secret is hashed here, on the caller's thread (argon2 takes milliseconds and
-    /// must not stall the writer); the returned [`NewToken`] is the only place its text ever exists.
+    /// Creates a token. The secret is hashed here, in the argon2 pool (argon2 takes milliseconds and must
+    /// not stall the writer); the returned [`NewToken`] is the only place its text ever exists.
     pub async fn create_token(
         &self,
         name: &str,
@@ -100,12 +100,10 @@ impl Store {
         expires_in_days: Option<u32>,
     ) -> Result<(TokenRecord, NewToken), StoreError> {
         let token = NewToken::generate().map_err(|e| StoreError::Internal(e.to_string()))?;
-        let hash = {
-            let secret = token.secret.clone();
-            tokio::task::spawn_blocking(move || credentials::hash_secret(&secret))
-                .await
-                .map_err(|e| StoreError::Internal(e.to_string()))?
-                .map_err(|e| StoreError::Internal(e.to_string()))?
+        let hash = match self.argon2().hash(crate::hashing::Lane::Interactive, token.secret.clone()).await {
+            Ok(hash) => hash,
+            Err(crate::hashing::PoolError::Full) => return Err(StoreError::Busy),
+            Err(error) => return Err(StoreError::Internal(error.to_string())),
         };
         let created = now();
         let record = TokenRecord {

@@ -210,7 +210,7 @@ async fn remove_where_filters_on_member_type_from_the_patch_engine() {
         new_group(&store, "Outer", vec![member(&a), Member { kind: Some(MemberKind::Group), ..member(&inner) }]).await;
     let body = json!({"schemas": [patch::PATCH_SCHEMA],
                       "Operations": [{"op": "remove", "path": "members[type eq \"Group\"]"}]});
-    let operations = patch::parse_request(&body).unwrap();
+    let operations = patch::parse_request(&body, 1000).unwrap();
     let (current, _) = store.get_group(&outer, false).await.unwrap().unwrap();
     let mut attributes = current.attributes.clone();
     let changes = patch::apply(ResourceKind::Group, &outer, &mut attributes, &operations).unwrap();

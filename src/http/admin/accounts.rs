@@ -7,7 +7,7 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{Caller, USERNAME_MAX_CHARS, admin_json, hash_password, verify_password};
+use super::session::{Caller, USERNAME_MAX_CHARS, admin_json, check_throttle, client_ip, hash_password, verify_password};
 use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
 use crate::credentials;
 use crate::http::App;
@@ -77,12 +77,19 @@ struct PasswordChange {
 
 /// `POST /admin/api/password`: changes the caller's own password; their other sessions end.
 pub async fn change_password(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
+    let address = client_ip(&request);
     let PasswordChange { current_password, new_password } = body(request).await?;
+    // A stolen session must not become a way to guess the password: wrong current passwords count
+    // against the sign-in throttle of this admin at this address.
+    let username = &caller.admin.username;
+    check_throttle(app, username, address)?;
     let found = app.store.admin_credentials_by_id(&caller.admin.id).await?.ok_or_else(ApiError::unauthorized)?;
     let bounded = current_password.len() <= credentials::PASSWORD_MAX_BYTES;
     if !(bounded && verify_password(app, current_password, found.password_hash).await?) {
+        app.admin.throttle.failed(username, address, std::time::Instant::now());
         return Err(ApiError::bad_request("the current password is wrong"));
     }
+    app.admin.throttle.succeeded(username, address);
     credentials::check_password(&caller.admin.username, &new_password)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, new_password).await?;

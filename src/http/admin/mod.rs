@@ -10,7 +10,6 @@ pub mod activity;
 pub mod directory;
 pub mod recorder;
 pub mod session;
-pub mod throttle;
 pub mod tokens;
 
 use bytes::Bytes;
@@ -30,29 +29,23 @@ const MAX_BODY: usize = 64 * 1024;
 /// What the admin side of one server keeps in memory.
 #[derive(Debug)]
 pub struct AdminState {
-    pub throttle: throttle::LoginThrottle,
+    pub throttle: crate::http::throttle::LoginThrottle,
     pub recorder: recorder::Recorder,
     /// An argon2id hash of a random secret: verified against when a user name is unknown, so that a
     /// failed sign-in costs the same time whether or not the name exists.
     pub dummy_hash: String,
-    /// Bounds the argon2 runs of sign-ins and password changes (each takes ~19 MiB for ~15 ms).
-    pub argon2_slots: tokio::sync::Semaphore,
 }
 
 impl AdminState {
     /// The admin state of a server: draws the dummy hash (one argon2 run) and starts the recorder.
     pub async fn start(store: crate::store::Store, config: &crate::config::Config) -> Result<AdminState, String> {
         let secret = crate::credentials::random_hex(32).map_err(|e| e.to_string())?;
-        let dummy_hash = tokio::task::spawn_blocking(move || crate::credentials::hash_secret(&secret))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let dummy_hash =
+            store.argon2().hash(crate::hashing::Lane::Interactive, secret).await.map_err(|e| e.to_string())?;
         Ok(AdminState {
-            throttle: throttle::LoginThrottle::default(),
+            throttle: crate::http::throttle::LoginThrottle::default(),
             recorder: recorder::Recorder::start(store, &config.admin),
             dummy_hash,
-            argon2_slots: tokio::sync::Semaphore::new(slots),
         })
     }
 }
@@ -92,6 +85,23 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let scim = reply::store_error(error);
         ApiError::new(StatusCode::from_u16(scim.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), scim.detail)
+    }
+}
+
+/// A full argon2 pool is 503 with `Retry-After`; a failed run is ours.
+impl From<crate::hashing::PoolError> for ApiError {
+    fn from(error: crate::hashing::PoolError) -> Self {
+        match error {
+            crate::hashing::PoolError::Full => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "the server is busy checking passwords; try again in a second".into(),
+                retry_after: Some(1),
+            },
+            crate::hashing::PoolError::Failed(cause) => {
+                tracing::error!(%cause, "argon2 failed");
+                ApiError::internal("password hashing failed; the server log has the details")
+            }
+        }
     }
 }
 

@@ -6,10 +6,12 @@
 //! without the cookie, derivable again on every request (so nothing more is stored), and unrelated to
 //! the stored hash. Every request that is not GET or HEAD must echo it in `X-CSRF-Token`.
 //!
-//! Passwords are verified with argon2id on blocking threads, a few at a time; an unknown user name is
-//! verified against a dummy hash so that the answer takes as long as for a real one.
+//! Passwords are verified with argon2id in the process's one pool (`hashing.rs`); an unknown user name is
+//! verified against a dummy hash so that the answer takes as long as for a real one. Failures are
+//! counted by the sign-in throttle (`http/throttle.rs`), which a wrong current password on a password
+//! change also counts against.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use hyper::body::Incoming;
@@ -22,6 +24,7 @@ use subtle::ConstantTimeEq;
 
 use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
 use crate::credentials;
+use crate::hashing::Lane;
 use crate::http::App;
 use crate::http::reply::Body;
 use crate::store::{AdminRecord, StoreError};
@@ -131,20 +134,30 @@ async fn start_session(app: &App, admin: &AdminRecord, status: StatusCode) -> Ap
     Ok(response)
 }
 
-/// Verifies a password against a PHC hash off the executor, a few at a time.
+/// Verifies a password against a PHC hash in the argon2 pool.
 pub async fn verify_password(app: &App, password: String, hash: String) -> Result<bool, ApiError> {
-    let _permit = app.admin.argon2_slots.acquire().await.map_err(|_| ApiError::internal("shutting down"))?;
-    tokio::task::spawn_blocking(move || credentials::verify_secret(&password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(format!("password check failed: {e}")))
+    Ok(app.store.argon2().verify(Lane::Interactive, password, hash).await?)
 }
 
+/// Hashes a new admin password in the argon2 pool.
 pub async fn hash_password(app: &App, password: String) -> Result<String, ApiError> {
-    let _permit = app.admin.argon2_slots.acquire().await.map_err(|_| ApiError::internal("shutting down"))?;
-    tokio::task::spawn_blocking(move || credentials::hash_secret(&password))
-        .await
-        .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+    Ok(app.store.argon2().hash(Lane::Interactive, password).await?)
+}
+
+/// 429 with `Retry-After` while the throttle holds `username` at `address`.
+pub fn check_throttle(app: &App, username: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
+    let Some(wait) = app.admin.throttle.wait(username, address, Instant::now()) else { return Ok(()) };
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Err(ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        message: format!("too many failed attempts; try again in {seconds} seconds"),
+        retry_after: Some(seconds),
+    })
+}
+
+/// The client address of a request, as the accept loop recorded it.
+pub fn client_ip<B>(request: &Request<B>) -> Option<IpAddr> {
+    request.extensions().get::<ClientAddr>().map(|a| a.0.ip())
 }
 
 #[derive(Deserialize)]
@@ -156,20 +169,13 @@ struct SignIn {
 
 /// `POST /admin/api/login`.
 pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
-    let address = request.extensions().get::<ClientAddr>().map(|a| a.0.ip());
+    let address = client_ip(&request);
     let SignIn { username, password } = body(request).await?;
     let username = username.trim().to_owned();
     if username.is_empty() || password.is_empty() {
         return Err(ApiError::bad_request("enter a user name and a password"));
     }
-    if let Some(wait) = app.admin.throttle.wait(&username, address, Instant::now()) {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: format!("too many failed sign-ins; try again in {seconds} seconds"),
-            retry_after: Some(seconds),
-        });
-    }
+    check_throttle(app, &username, address)?;
     let found = if username.chars().count() <= USERNAME_MAX_CHARS {
         app.store.admin_credentials(&username).await?
     } else {

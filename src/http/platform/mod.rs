@@ -67,7 +67,9 @@ pub async fn route(app: &App, request: Request<Incoming>, rest: &[&str], exchang
 /// the admin page and needs its session.
 async fn authenticate(app: &App, request: &Request<Incoming>, exchange: &mut Exchange) -> Result<Caller, ApiError> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let principal = app.tokens.authenticate(Some(value.as_bytes()), Scope::Platform).await.map_err(auth_error)?;
+        let client = admin::session::client_ip(request);
+        let principal =
+            app.tokens.authenticate(Some(value.as_bytes()), Scope::Platform, client).await.map_err(auth_error)?;
         exchange.principal = Some(principal);
         return Ok(Caller::Service);
     }
@@ -98,6 +100,9 @@ fn auth_error(error: AuthError) -> ApiError {
         AuthError::WrongScope { .. } => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
         AuthError::Overloaded => {
             ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: error.to_string(), retry_after: Some(1) }
+        }
+        AuthError::Throttled(seconds) => {
+            ApiError { status: StatusCode::TOO_MANY_REQUESTS, message: error.to_string(), retry_after: Some(seconds) }
         }
         AuthError::Store(error) => error.into(),
     }

@@ -197,7 +197,7 @@ pub(super) async fn patch_from(
     precondition: Option<Precondition>,
     body: &Value,
 ) -> Result<StoredGroup, scim::Error> {
-    let operations = patch::parse_request(body)?;
+    let operations = patch::parse_request(body, app.config.limits.patch_max_operations)?;
     app.store
         .update_group(id, precondition, move |current| {
             let mut attributes = current.attributes.clone();

@@ -61,11 +61,15 @@ pub fn resource_bytes(status: StatusCode, body: Vec<u8>, location: Option<&str>,
     response
 }
 
-pub async fn hash_password(password: String) -> Result<String, scim::Error> {
-    tokio::task::spawn_blocking(move || crate::credentials::hash_secret(&password))
-        .await
-        .map_err(|e| scim::Error::internal(format!("password hashing failed: {e}")))?
-        .map_err(|e| scim::Error::internal(e.to_string()))
+/// Hashes a provisioned user's password in the argon2 pool's provisioning lane (503 when it stays full).
+pub async fn hash_password(app: &App, password: String) -> Result<String, scim::Error> {
+    if password.len() > crate::credentials::PASSWORD_MAX_BYTES {
+        return Err(scim::Error::invalid_value(format!(
+            "password is longer than {} bytes",
+            crate::credentials::PASSWORD_MAX_BYTES
+        )));
+    }
+    app.store.argon2().hash(crate::hashing::Lane::Provisioning, password).await.map_err(reply::pool_error)
 }
 
 /// The `If-Match` requirement of a request: `*`, or the versions of the entity tags it lists (weak or

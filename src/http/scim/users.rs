@@ -76,7 +76,7 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
 pub(super) async fn create_from(app: &App, body: &Value) -> Result<StoredUser, scim::Error> {
     let mut draft = user::draft(body)?;
     let password_hash = match draft.password.take() {
-        Some(password) => Some(hash_password(password).await?),
+        Some(password) => Some(hash_password(app, password).await?),
         None => None,
     };
     app.store.create_user(draft, password_hash).await.map_err(reply::store_error)
@@ -113,7 +113,7 @@ pub(super) async fn replace_from(
 ) -> Result<StoredUser, scim::Error> {
     let mut draft = user::draft(body)?;
     let password = match draft.password.take() {
-        Some(password) => PasswordChange::Set(hash_password(password).await?),
+        Some(password) => PasswordChange::Set(hash_password(app, password).await?),
         None => PasswordChange::Keep,
     };
     app.store.update_user(id, precondition, move |_current| Ok((draft, password))).await.map_err(reply::store_error)
@@ -137,11 +137,22 @@ pub(super) async fn patch_from(
     precondition: Option<Precondition>,
     body: &Value,
 ) -> Result<StoredUser, scim::Error> {
-    let operations = patch::parse_request(body)?;
-    // argon2 must not run on the writer thread: every password the operations could set is hashed now.
+    let operations = patch::parse_request(body, app.config.limits.patch_max_operations)?;
+    // argon2 must not run on the writer thread: the password the operations set is hashed now. One request
+    // sets at most one password (the same value may appear more than once); more would make a single PATCH
+    // a way to queue argon2 runs.
+    let mut passwords = passwords_in(&operations);
+    passwords.sort_unstable();
+    passwords.dedup();
+    if passwords.len() > 1 {
+        return Err(scim::Error::invalid_value(format!(
+            "the operations set {} different passwords; send one password per request",
+            passwords.len()
+        )));
+    }
     let mut hashes = HashMap::new();
-    for password in passwords_in(&operations) {
-        let hash = hash_password(password.clone()).await?;
+    for password in passwords {
+        let hash = hash_password(app, password.clone()).await?;
         hashes.insert(password, hash);
     }
     app.store

@@ -234,22 +234,16 @@ impl<'a> Editor<'a> {
             },
         };
         let current = remove_key(&mut container, attribute.name);
-        let result = edit(op, target, current.clone(), value).and_then(|next| {
-            if attribute.mutability == Mutability::Immutable
-                && let (Some(before), Some(after)) = (&current, &next)
-                && before != after
-            {
-                return Err(Error::mutability(format!(
-                    "'{}' is immutable: it can be set once but not changed",
-                    target.text
-                )));
-            }
-            Ok(next)
-        });
-        let next = match &result {
-            Ok(next) => next.clone(),
-            Err(_) => current,
-        };
+        // The current value is moved into the edit, not copied: a copy per operation made a PATCH of many
+        // operations on one multi-valued attribute quadratic. Only an immutable attribute keeps its old
+        // value, to compare. On an error the editor is left half-edited; `apply` then drops it whole.
+        let before = if attribute.mutability == Mutability::Immutable { current.clone() } else { None };
+        let next = edit(op, target, current, value)?;
+        if let (Some(before), Some(after)) = (&before, &next)
+            && before != after
+        {
+            return Err(Error::mutability(format!("'{}' is immutable: it can be set once but not changed", target.text)));
+        }
         if let Some(next) = next.filter(|next| !is_unassigned(next)) {
             container.insert(attribute.name.to_owned(), next);
         }
@@ -261,7 +255,7 @@ impl<'a> Editor<'a> {
                 }
             }
         }
-        result.map(|_| ())
+        Ok(())
     }
 
     /// readOnly attributes (`id`, `meta`, User `groups`): accepted only when nothing would change.

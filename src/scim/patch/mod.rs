@@ -121,7 +121,9 @@ pub enum MemberChange {
 ///
 /// Member names are matched case-insensitively (`Operations`, `operations`). A missing `schemas` is
 /// tolerated because some clients omit it; one that does not name [`PATCH_SCHEMA`] is `invalidSyntax`.
-pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, Error> {
+/// More than `max_operations` operations are refused (413, as `/Bulk` refuses more than its
+/// `maxOperations`) before any is parsed: one request must not hold the writer for long.
+pub fn parse_request(body: &Value, max_operations: usize) -> Result<Vec<PatchOp>, Error> {
     let Some(object) = body.as_object() else {
         return Err(Error::invalid_syntax(format!(
             "a PATCH body must be a JSON object with \"schemas\": [\"{PATCH_SCHEMA}\"] and an \"Operations\" array, not {}",
@@ -130,6 +132,13 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, Error> {
     };
     check_schemas(find_key(object, "schemas").map(|(_, value)| value))?;
     let operations = match find_key(object, "Operations").map(|(_, value)| value) {
+        Some(Value::Array(operations)) if operations.len() > max_operations => {
+            return Err(Error::payload_too_large(format!(
+                "a PATCH request may hold at most {max_operations} operations; this one holds {}: send them in \
+                 several requests",
+                operations.len()
+            )));
+        }
         Some(Value::Array(operations)) if !operations.is_empty() => operations,
         Some(Value::Array(_)) => {
             return Err(Error::invalid_syntax("\"Operations\" is empty; send at least one add, remove or replace"));

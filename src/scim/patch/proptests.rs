@@ -123,7 +123,7 @@ proptest! {
     #[test]
     fn patch_never_panics(operations in prop::collection::vec(operation(), 0..6)) {
         let request = json!({"schemas": [super::PATCH_SCHEMA], "Operations": operations});
-        let Ok(ops) = parse_request(&request) else { return Ok(()) };
+        let Ok(ops) = parse_request(&request, 1000) else { return Ok(()) };
         for (kind, id, stored) in fixtures() {
             let mut resource = stored.clone();
             match apply(kind, id, &mut resource, &ops) {
@@ -142,7 +142,7 @@ proptest! {
 
     #[test]
     fn parse_request_never_panics(body in value()) {
-        let _ = parse_request(&body);
+        let _ = parse_request(&body, 1000);
     }
 
     #[test]

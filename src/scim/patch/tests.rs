@@ -34,7 +34,7 @@ pub(super) fn run(
     before: &Value,
     request: &Value,
 ) -> Result<(Value, Option<String>, Vec<MemberChange>), Error> {
-    let ops = parse_request(request)?;
+    let ops = parse_request(request, 1000)?;
     let stored = normalize(kind, before).expect("the fixture is valid").attributes;
     let mut resource = stored.clone();
     let changes = match apply(kind, id_of(kind), &mut resource, &ops) {
@@ -141,7 +141,7 @@ pub(super) fn user(attributes: Value) -> Value {
 // ---------------------------------------------------------------------------------------------------
 
 fn check_parse_error(request: Value, kind: Kind, fragment: &str) {
-    let error = parse_request(&request).expect_err(&request.to_string());
+    let error = parse_request(&request, 1000).expect_err(&request.to_string());
     assert_eq!(error.kind, kind, "{request}: {}", error.detail);
     assert!(error.detail.contains(fragment), "{request}: '{}' lacks '{fragment}'", error.detail);
 }
@@ -203,7 +203,7 @@ fn request_shape() {
     );
 
     // Tolerated: no `schemas` (some clients omit it), an empty one, any case in member names and ops.
-    let ops = parse_request(&json!({"operations": [{"OP": "Replace", "PATH": "active", "VALUE": "False"}]}))
+    let ops = parse_request(&json!({"operations": [{"OP": "Replace", "PATH": "active", "VALUE": "False"}]}), 1000)
         .expect("tolerated");
     assert_eq!(
         ops,
@@ -214,15 +214,16 @@ fn request_shape() {
         }]
     );
     let ops =
-        parse_request(&json!({"schemas": [], "Operations": [{"op": "ADD", "path": "", "value": {"nickName": "B"}}]}))
+        parse_request(&json!({"schemas": [], "Operations": [{"op": "ADD", "path": "", "value": {"nickName": "B"}}]}), 1000)
             .expect("tolerated");
     assert_eq!(ops, vec![PatchOp { op: OpKind::Add, path: None, value: Some(json!({"nickName": "B"})) }]);
     let ops = parse_request(
         &json!({"schemas": [PATCH_SCHEMA.to_uppercase()], "Operations": [{"op": "remove", "path": "title"}]}),
+        1000,
     )
     .expect("tolerated");
     assert_eq!(ops.first().map(|op| (op.op, op.value.clone())), Some((OpKind::Remove, None)));
-    let ops = parse_request(&json!({"Operations": [{"op": "replace", "path": "displayName", "value": null}]}))
+    let ops = parse_request(&json!({"Operations": [{"op": "replace", "path": "displayName", "value": null}]}), 1000)
         .expect("null value");
     assert_eq!(ops.first().and_then(|op| op.value.clone()), Some(Value::Null));
     assert_eq!(OpKind::from_word("rEmOvE"), Some(OpKind::Remove));
@@ -381,4 +382,14 @@ fn rfc7644_figure_8_paths() {
         Kind::InvalidPath,
         "'members' has no sub-attribute 'displayName'",
     );
+}
+
+#[test]
+fn the_number_of_operations_is_bounded_and_the_bound_is_stated() {
+    let op = json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@example.com"});
+    let request = |n: usize| json!({"schemas": [PATCH_SCHEMA], "Operations": vec![op.clone(); n]});
+    assert_eq!(parse_request(&request(10), 10).map(|ops| ops.len()), Ok(10));
+    let refused = parse_request(&request(11), 10).unwrap_err();
+    assert_eq!(refused.status(), 413);
+    assert!(refused.detail.contains("at most 10 operations") && refused.detail.contains("11"), "{}", refused.detail);
 }
