@@ -70,14 +70,15 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIMBOX_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
-    /// Seconds a new connection may take from accept to the head of its first request (TLS handshake
-    /// included), and any later request head once begun.
+    /// Seconds a new connection may take from accept to the end of its first request head (TLS handshake
+    /// included).
     #[arg(long, env = "SCIMBOX_HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
     header_timeout_secs: u64,
     /// Seconds a request body may take to arrive (sign-in and setup: 5 at most).
     #[arg(long, env = "SCIMBOX_BODY_TIMEOUT_SECS", default_value_t = Limits::default().body_timeout.as_secs())]
     body_timeout_secs: u64,
-    /// Seconds a connection may stay without traffic before it is closed.
+    /// Seconds a connection may stay without traffic before it is closed (also the wait for the next
+    /// request on a kept-alive connection).
     #[arg(long, env = "SCIMBOX_IDLE_TIMEOUT_SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
     /// Connections served at once.

@@ -51,12 +51,13 @@ pub struct Limits {
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
     /// How long a new connection may take, from `accept`, to finish its TLS handshake and send the head of
-    /// its first request; also how long any later request head may take once it has begun.
+    /// its first request. Later requests on a kept-alive connection have the idle timeout.
     pub header_timeout: Duration,
     /// How long a request body may take to arrive once its head is read (requests that need a credential;
     /// the open routes, sign-in and setup, get [`OPEN_BODY_TIMEOUT`] at most).
     pub body_timeout: Duration,
-    /// How long a connection may stay without any traffic before it is closed.
+    /// How long a connection may stay without any traffic before it is closed; also how long a kept-alive
+    /// connection may take from one answer to the end of its next request head.
     pub idle_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's backlog.
     pub max_connections: usize,

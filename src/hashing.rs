@@ -67,8 +67,7 @@ impl Argon2Pool {
 
     /// The argon2id PHC string of `secret`.
     pub async fn hash(&self, lane: Lane, secret: String) -> Result<String, PoolError> {
-        self.run(lane, move || credentials::hash_secret(&secret).map_err(|e| PoolError::Failed(e.to_string())))
-            .await?
+        self.run(lane, move || credentials::hash_secret(&secret).map_err(|e| PoolError::Failed(e.to_string()))).await?
     }
 
     /// Whether `secret` matches the PHC string `hash`.
@@ -86,7 +85,11 @@ impl Argon2Pool {
         self.refused.load(Ordering::Relaxed)
     }
 
-    async fn run<T: Send + 'static>(&self, lane: Lane, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PoolError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        lane: Lane,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
         let admitted = tokio::time::timeout(WAIT, async {
             let lane_permit = match lane {
                 Lane::Provisioning => Some(Arc::clone(&self.provisioning).acquire_owned().await),

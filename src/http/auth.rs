@@ -135,10 +135,12 @@ impl TokenVerifier {
             let _turn = gate.lock().await;
             if let Cached::Unverified { hash, .. } = self.cached(presented.id, &digest)? {
                 let turn = match client {
-                    Some(address) => Some(self.throttle.turn(address, Instant::now()).map_err(|refusal| match refusal {
-                        Refusal::Locked(wait) => AuthError::Throttled(wait.as_secs().max(1)),
-                        Refusal::Busy => AuthError::Overloaded,
-                    })?),
+                    Some(address) => {
+                        Some(self.throttle.turn(address, Instant::now()).map_err(|refusal| match refusal {
+                            Refusal::Locked(wait) => AuthError::Throttled(wait.as_secs().max(1)),
+                            Refusal::Busy => AuthError::Overloaded,
+                        })?)
+                    }
                     None => None,
                 };
                 self.argon2_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

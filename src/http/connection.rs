@@ -8,9 +8,12 @@
 //! as it is accepted. IPv6 clients are counted by their /64 prefix, the block one host is usually given,
 //! and IPv4-mapped IPv6 addresses as the IPv4 address they carry.
 //!
-//! Later request heads on a kept-alive connection are bounded by hyper's `header_read_timeout` from their
-//! first byte; the wait between requests by the idle timeout (`idle.rs`); request bodies by the deadline
-//! `routes::read_body` applies. Idle keep-alive is cheap and allowed: it holds one of its address's slots.
+//! Later request heads on a kept-alive connection are bounded by hyper's `header_read_timeout`, which
+//! runs from the end of the previous answer and so also bounds the wait between requests: it is set to
+//! the idle timeout, because idle keep-alive is cheap and allowed (Okta keeps its connections between
+//! requests) and a connection that already sent a whole request holds only one of its address's slots.
+//! Request bodies are bounded by the deadline `routes::read_body` applies; a connection with no traffic
+//! at all by the idle timeout (`idle.rs`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};

@@ -169,7 +169,10 @@ impl Server {
         let Server { app, listener, tls, .. } = self;
         let limits = app.config.limits.clone();
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+        // hyper's header timer runs from the end of one answer to the end of the next request head, so it also
+        // bounds idle keep-alive: it gets the idle timeout, and the first head of a connection the tighter
+        // deadline from accept (`connection.rs`).
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout).keep_alive(true);
         builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128);
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));

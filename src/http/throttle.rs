@@ -43,7 +43,8 @@ pub const ADDRESS: Rule =
     Rule { locks_at: 20, first_lock: Duration::from_secs(15), longest_lock: Duration::from_secs(15 * 60) };
 /// Sign-in failures for one name from every address: a higher bound and short locks, so that nobody can
 /// keep the real admin out for long by failing on purpose.
-pub const NAME: Rule = Rule { locks_at: 100, first_lock: Duration::from_secs(1), longest_lock: Duration::from_secs(60) };
+pub const NAME: Rule =
+    Rule { locks_at: 100, first_lock: Duration::from_secs(1), longest_lock: Duration::from_secs(60) };
 /// Wrong token secrets from one address.
 pub const TOKEN_ADDRESS: Rule =
     Rule { locks_at: 3, first_lock: Duration::from_secs(1), longest_lock: Duration::from_secs(5 * 60) };
@@ -117,7 +118,11 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        LoginThrottle { name_at_address: Table::new(NAME_AT_ADDRESS), address: Table::new(ADDRESS), name: Table::new(NAME) }
+        LoginThrottle {
+            name_at_address: Table::new(NAME_AT_ADDRESS),
+            address: Table::new(ADDRESS),
+            name: Table::new(NAME),
+        }
     }
 }
 

@@ -356,7 +356,6 @@ pub(super) fn self_signed() -> (String, String) {
     (generated.cert.pem(), generated.signing_key.serialize_pem())
 }
 
-
 pub(super) fn http_client() -> reqwest::Client {
     support::install_crypto();
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")

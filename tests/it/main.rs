@@ -7,6 +7,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod groups;
+mod hostile;
 mod http;
 mod membership;
 mod platform;

@@ -7,7 +7,9 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{Caller, USERNAME_MAX_CHARS, admin_json, check_throttle, client_ip, hash_password, verify_password};
+use super::session::{
+    Caller, USERNAME_MAX_CHARS, admin_json, check_throttle, client_ip, hash_password, verify_password,
+};
 use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
 use crate::credentials;
 use crate::http::App;

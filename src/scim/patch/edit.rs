@@ -242,7 +242,10 @@ impl<'a> Editor<'a> {
         if let (Some(before), Some(after)) = (&before, &next)
             && before != after
         {
-            return Err(Error::mutability(format!("'{}' is immutable: it can be set once but not changed", target.text)));
+            return Err(Error::mutability(format!(
+                "'{}' is immutable: it can be set once but not changed",
+                target.text
+            )));
         }
         if let Some(next) = next.filter(|next| !is_unassigned(next)) {
             container.insert(attribute.name.to_owned(), next);

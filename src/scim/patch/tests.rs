@@ -213,9 +213,11 @@ fn request_shape() {
             value: Some(json!("False"))
         }]
     );
-    let ops =
-        parse_request(&json!({"schemas": [], "Operations": [{"op": "ADD", "path": "", "value": {"nickName": "B"}}]}), 1000)
-            .expect("tolerated");
+    let ops = parse_request(
+        &json!({"schemas": [], "Operations": [{"op": "ADD", "path": "", "value": {"nickName": "B"}}]}),
+        1000,
+    )
+    .expect("tolerated");
     assert_eq!(ops, vec![PatchOp { op: OpKind::Add, path: None, value: Some(json!({"nickName": "B"})) }]);
     let ops = parse_request(
         &json!({"schemas": [PATCH_SCHEMA.to_uppercase()], "Operations": [{"op": "remove", "path": "title"}]}),
