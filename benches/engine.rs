@@ -84,6 +84,32 @@ fn patch_parse_and_apply(bencher: divan::Bencher, input: Input) {
     });
 }
 
+/// A PATCH of `operations` value-filter replaces (`emails[type eq "tN"].value`) on a user who already
+/// holds the most e-mails a user may hold, each operation matching one of them: every operation tests
+/// every element, so this is the engine's worst case per operation. Linear means the time per operation
+/// does not grow with the number of operations.
+#[divan::bench(args = [10, 100, 1000], sample_count = 20)]
+fn patch_value_filter_replaces(bencher: divan::Bencher, operations: usize) {
+    let held = scimbox::scim::resource::MAX_VALUES;
+    let mut original = user();
+    let emails: Vec<Value> =
+        (0..held).map(|n| json!({"value": format!("u{n}@example.com"), "type": format!("t{n}")})).collect();
+    original.insert("emails".into(), Value::Array(emails));
+    let ops: Vec<Value> = (0..operations)
+        .map(|n| {
+            let n = n * held / operations;
+            json!({"op": "replace", "path": format!("emails[type eq \"t{n}\"].value"), "value": format!("new{n}@example.com")})
+        })
+        .collect();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+    let operations = parse_request(&body, 1000).unwrap();
+    bencher.bench(|| {
+        let mut resource = original.clone();
+        apply(ResourceKind::User, "1", &mut resource, divan::black_box(&operations)).unwrap();
+        resource
+    });
+}
+
 /// One argon2id verification with the parameters tokens and passwords are hashed with: what the first
 /// request of a token pays.
 #[divan::bench(sample_count = 20)]

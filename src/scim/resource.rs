@@ -357,6 +357,11 @@ fn parse_member(element: &Value) -> Result<Member, Error> {
     Ok(Member { value, kind, display })
 }
 
+/// The most values one multi-valued attribute of a resource holds (Group `members` are rows, not
+/// bounded by this). Without a bound, PATCHes that each add values would grow one user without limit,
+/// and every later PATCH and read of it with it.
+pub const MAX_VALUES: usize = 1000;
+
 /// Normalises a value for `attribute`, multi-valued or not. `Ok(None)` means unassigned.
 pub(crate) fn normalize_value(
     attribute: &'static Attribute,
@@ -371,6 +376,12 @@ pub(crate) fn normalize_value(
         Value::Array(elements) => elements,
         other => std::slice::from_ref(other),
     };
+    if elements.len() > MAX_VALUES {
+        return Err(Error::invalid_value(format!(
+            "'{path}' has {} values; an attribute holds at most {MAX_VALUES}",
+            elements.len()
+        )));
+    }
     let mut out = Vec::with_capacity(elements.len());
     for element in elements {
         if let Some(element) = normalize_single(attribute, element, path)? {

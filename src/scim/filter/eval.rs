@@ -29,6 +29,14 @@ pub fn matches(filter: &Filter, resource: &Value, kind: ResourceKind) -> bool {
     evaluate(filter, resource, Scope::Resource(kind))
 }
 
+/// Whether one element of the multi-valued complex `attribute` matches `filter`, whose paths are relative
+/// to an element (the inside of `attr[filter]`, resolved): what `attr[filter]` gives on a resource that
+/// holds only this element, without building that resource. The PATCH engine tests every element of a
+/// list this way, once per operation.
+pub fn matches_element(filter: &Filter, element: &Value, attribute: &'static Attribute) -> bool {
+    element.is_object() && evaluate(filter, element, Scope::Element(attribute))
+}
+
 fn evaluate(filter: &Filter, node: &Value, scope: Scope) -> bool {
     match filter {
         Filter::And(left, right) => evaluate(left, node, scope) && evaluate(right, node, scope),

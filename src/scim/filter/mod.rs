@@ -54,7 +54,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
-pub use eval::matches;
+pub use eval::{matches, matches_element};
 pub use parse::{parse, parse_patch_path};
 
 use super::Error;

@@ -49,30 +49,16 @@ impl AttributeTarget {
 /// test single elements.
 #[derive(Debug, Clone)]
 pub(super) struct ElementFilter {
-    kind: ResourceKind,
-    extension: Option<&'static str>,
     attribute: &'static Attribute,
-    /// The resolved `attr[filter]` form, evaluated against a document holding one element.
-    wrapped: Filter,
-    /// The filter alone, with paths relative to an element (`type eq "work"`).
+    /// The filter alone, resolved, with paths relative to an element (`type eq "work"`).
     pub inner: Filter,
 }
 
 impl ElementFilter {
-    /// Whether one element of the attribute matches. The filter module evaluates whole resources, so the
-    /// element is wrapped in a document that holds only it, where it would sit in a resource.
+    /// Whether one element of the attribute matches: evaluated on the element itself, allocating nothing
+    /// (an operation tests every element of the list).
     pub fn matches(&self, element: &Value) -> bool {
-        let mut list = Map::new();
-        list.insert(self.attribute.name.to_owned(), Value::Array(vec![element.clone()]));
-        let document = match self.extension {
-            None => list,
-            Some(urn) => {
-                let mut document = Map::new();
-                document.insert(urn.to_owned(), Value::Object(list));
-                document
-            }
-        };
-        filter::matches(&self.wrapped, &Value::Object(document), self.kind)
+        filter::matches_element(&self.inner, element, self.attribute)
     }
 
     /// The element a filter made only of `eq` comparisons on sub-attributes describes, such as
@@ -212,7 +198,7 @@ pub(super) fn resolve(
     if let Some(sub) = sub {
         text = format!("{text}.{}", sub.name);
     }
-    let filter = ElementFilter { kind, extension, attribute, wrapped, inner };
+    let filter = ElementFilter { attribute, inner };
     Ok(Some(Target::Attribute(Box::new(AttributeTarget { extension, attribute, filter: Some(filter), sub, text }))))
 }
 

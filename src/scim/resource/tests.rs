@@ -407,3 +407,15 @@ fn foreign_schemas_are_not_extensions() {
         "urn:ietf:params:scim:schemas:core:2.0:Device:x": 1});
     check(User, reserved, json!({"userName": "b"}));
 }
+
+#[test]
+fn a_multi_valued_attribute_holds_a_bounded_number_of_values() {
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n).map(|i| json!({"value": format!("u{i}@example.com"), "type": format!("t{i}")})).collect()
+    };
+    let body = |n: usize| json!({"schemas": [USER_SCHEMA], "userName": "bjensen", "emails": emails(n)});
+    assert!(normalize(User, &body(MAX_VALUES)).is_ok());
+    let refused = normalize(User, &body(MAX_VALUES + 1)).unwrap_err();
+    assert_eq!(refused.kind.scim_type(), Some("invalidValue"));
+    assert!(refused.detail.contains("at most 1000"), "{}", refused.detail);
+}
