@@ -46,6 +46,9 @@ pub struct App {
     setup_code: std::sync::Mutex<Option<String>>,
     /// Sign-in throttle and activity recorder of the admin page.
     pub admin: admin::AdminState,
+    /// Bounds the PATCHes being applied at once to all cores but one: a client sending the largest
+    /// PATCHes allowed, as fast as it can, leaves a core for everyone else.
+    pub patch_slots: Semaphore,
 }
 
 impl App {
@@ -120,6 +123,7 @@ impl Server {
             request_counter: AtomicU64::new(1),
             setup_code: std::sync::Mutex::new(None),
             admin,
+            patch_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))),
         });
         Ok(Server { app, listener, tls, local_addr })
     }

@@ -58,6 +58,9 @@ pub const DATABASE_FILE: &str = "scimbox.db";
 /// How long the server's statements wait for another process's lock (the CLI and `serve` share the file):
 /// a command holds it for milliseconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The file a command holds while it waits for and holds the write lock, so that a running server's writer
+/// gives way to it (`writer::Sharing`).
+const COMMAND_MARKER_FILE: &str = "command.waiting";
 /// How long a command's statements wait for the server's lock: a command run beside `serve` waits for the
 /// writer's current transaction instead of failing (`token revoke` must land while a client is busy).
 const COMMAND_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -131,23 +134,25 @@ impl Store {
     /// Opens (creating if needed) the database in `data_dir`, refuses one written by a newer scimbox,
     /// applies pending migrations, and starts the writer thread. Nothing is served before this returns.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        Store::open_waiting(data_dir, BUSY_TIMEOUT)
+        let marker = data_dir.join(COMMAND_MARKER_FILE);
+        Store::open_waiting(data_dir, BUSY_TIMEOUT, writer::Sharing::GivesWay(marker))
     }
 
     /// Opens (creating if needed) the database for a command run beside a server: as [`Store::open`], but
     /// its writes wait for the server's writer as long as it takes (up to two minutes) instead of failing.
     pub fn open_for_command(data_dir: &Path) -> Result<Store, StoreError> {
-        Store::open_waiting(data_dir, COMMAND_BUSY_TIMEOUT)
+        let marker = data_dir.join(COMMAND_MARKER_FILE);
+        Store::open_waiting(data_dir, COMMAND_BUSY_TIMEOUT, writer::Sharing::Announces(marker))
     }
 
-    fn open_waiting(data_dir: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
+    fn open_waiting(data_dir: &Path, busy_timeout: Duration, sharing: writer::Sharing) -> Result<Store, StoreError> {
         prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let mut conn = open_connection(&path, false)?;
         conn.busy_timeout(busy_timeout).map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?;
         migrations::apply(&mut conn, &path)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
-        let writer = writer::Writer::start(conn)?;
+        let writer = writer::Writer::start(conn, sharing)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
         Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers, argon2 }) })
     }

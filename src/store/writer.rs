@@ -7,7 +7,9 @@
 //! has returned, so an acknowledged write is durable (`synchronous=FULL`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
@@ -19,6 +21,58 @@ use super::StoreError;
 const MAX_GROUP: usize = 512;
 /// Writes that may wait in the queue; senders beyond it wait (backpressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
+/// The longest the server's writer gives way to a command before its next transaction.
+const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(2);
+/// A command's marker older than this is left over from a command that died: it is ignored.
+const MARKER_STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// How a writer shares the database file with the writers of other processes (the CLI beside `serve`).
+///
+/// SQLite gives the write lock to whoever asks when it is free, and a busy server's writer commits one
+/// transaction right after another: a command waiting in SQLite's busy handler, which sleeps and
+/// retries, would almost never find the lock free, and `scimbox token revoke` would starve. So a command
+/// announces itself with a marker file while it waits for and holds the lock, and the server's writer
+/// looks for a fresh marker before each transaction (one `stat` per transaction, not per write) and
+/// waits for it to go, up to [`GIVE_WAY_AT_MOST`].
+#[derive(Debug, Clone)]
+pub(super) enum Sharing {
+    /// The server's writer: gives way to an announced command.
+    GivesWay(PathBuf),
+    /// A command's writer: announces itself around each of its transactions.
+    Announces(PathBuf),
+}
+
+impl Sharing {
+    /// Before a transaction: wait for an announced command, or announce this one.
+    fn before(&self) {
+        match self {
+            Sharing::GivesWay(marker) => {
+                let started = std::time::Instant::now();
+                while started.elapsed() < GIVE_WAY_AT_MOST && is_fresh(marker) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            Sharing::Announces(marker) => {
+                if let Err(error) = std::fs::write(marker, std::process::id().to_string()) {
+                    tracing::debug!(%error, "cannot announce the command to a running server");
+                }
+            }
+        }
+    }
+
+    /// After a transaction: a command takes its announcement back.
+    fn after(&self) {
+        if let Sharing::Announces(marker) = self {
+            let _ = std::fs::remove_file(marker);
+        }
+    }
+}
+
+fn is_fresh(marker: &std::path::Path) -> bool {
+    std::fs::metadata(marker)
+        .and_then(|meta| meta.modified())
+        .is_ok_and(|at| SystemTime::now().duration_since(at).unwrap_or_default() < MARKER_STALE_AFTER)
+}
 
 /// What a queued write reports back to the writer loop after it ran: whether to keep its savepoint, and
 /// how to answer its caller once the commit outcome is known.
@@ -66,13 +120,13 @@ pub struct WriterHold {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Result<Writer, StoreError> {
+    pub(super) fn start(conn: Connection, sharing: Sharing) -> Result<Writer, StoreError> {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
         let thread_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("scimbox-writer".into())
-            .spawn(move || run(conn, receiver, &thread_stats))
+            .spawn(move || run(conn, receiver, &thread_stats, &sharing))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { queue, stats })
     }
@@ -130,7 +184,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters) {
+fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters, sharing: &Sharing) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut closing = None;
     while closing.is_none() {
@@ -147,14 +201,14 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
             }
         }
         if !group.is_empty() {
-            commit_group(&conn, group.drain(..), stats);
+            commit_group(&conn, group.drain(..), stats, sharing);
         }
     }
     // Refuse what arrives from now on; writes already queued behind the close are still committed.
     receiver.close();
     while let Ok(message) = receiver.try_recv() {
         if let Message::Write(job) = message {
-            commit_group(&conn, std::iter::once(job), stats);
+            commit_group(&conn, std::iter::once(job), stats, sharing);
         }
     }
     drop(conn);
@@ -163,7 +217,13 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
     }
 }
 
-fn commit_group(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Counters) {
+fn commit_group(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Counters, sharing: &Sharing) {
+    sharing.before();
+    commit_jobs(conn, jobs, stats);
+    sharing.after();
+}
+
+fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Counters) {
     stats.transactions.fetch_add(1, Ordering::Relaxed);
     if let Err(error) = transaction_statement(conn, "BEGIN IMMEDIATE") {
         let error = StoreError::from(error);

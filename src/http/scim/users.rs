@@ -155,22 +155,49 @@ pub(super) async fn patch_from(
         let hash = hash_password(app, password.clone()).await?;
         hashes.insert(password, hash);
     }
+    // The operations are applied to the user as a reader sees it now, off the writer and off the async
+    // workers: a PATCH of many operations costs milliseconds, which the single writer must not spend.
+    // The write then only checks that the user is still that version; if a write came in between, the
+    // operations are applied again, inside the write, to the user as it is. The slot is held from the
+    // read to the write, so PATCHes cannot keep overtaking each other into that slower path.
+    let _slot = app.patch_slots.acquire().await.map_err(|_| scim::Error::unavailable("shutting down"))?;
+    let snapshot = app.store.get_user(id).await.map_err(reply::store_error)?.ok_or_else(|| not_found(id))?;
+    let operations = std::sync::Arc::new(operations);
+    let prepared = {
+        let (operations, hashes) = (std::sync::Arc::clone(&operations), hashes.clone());
+        tokio::task::spawn_blocking(move || {
+            let outcome = patched(&snapshot, &operations, hashes);
+            (snapshot.version, outcome)
+        })
+        .await
+        .map_err(|e| scim::Error::internal(format!("the PATCH could not be applied: {e}")))?
+    };
     app.store
-        .update_user(id, precondition, move |current| {
-            let mut attributes = current.attributes.clone();
-            patch::apply(KIND, &current.id, &mut attributes, &operations)?;
-            let mut draft = user::draft(&Value::Object(attributes))?;
-            let password = match draft.password.take() {
-                None => PasswordChange::Keep,
-                Some(password) => match hashes.remove(&password) {
-                    Some(hash) => PasswordChange::Set(hash),
-                    None => return Err(scim::Error::invalid_value("password must be a string")),
-                },
-            };
-            Ok((draft, password))
+        .update_user(id, precondition, move |current| match prepared {
+            (version, outcome) if version == current.version => outcome,
+            _ => patched(current, &operations, hashes),
         })
         .await
         .map_err(reply::store_error)
+}
+
+/// What `operations` make of `current`: the new draft and its password (hashed beforehand into `hashes`).
+fn patched(
+    current: &StoredUser,
+    operations: &[PatchOp],
+    mut hashes: HashMap<String, String>,
+) -> Result<(user::UserDraft, PasswordChange), scim::Error> {
+    let mut attributes = current.attributes.clone();
+    patch::apply(KIND, &current.id, &mut attributes, operations)?;
+    let mut draft = user::draft(&Value::Object(attributes))?;
+    let password = match draft.password.take() {
+        None => PasswordChange::Keep,
+        Some(password) => match hashes.remove(&password) {
+            Some(hash) => PasswordChange::Set(hash),
+            None => return Err(scim::Error::invalid_value("password must be a string")),
+        },
+    };
+    Ok((draft, password))
 }
 
 /// Every string an operation could make the new password: a `password` path's value, or a `password`
