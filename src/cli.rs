@@ -365,10 +365,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
 }
 
 async fn create_admin(data: &DataArgs, username: &str) -> Result<(), Failure> {
-    let username = username.trim();
-    if username.is_empty() || username.chars().count() > 64 || username.chars().any(char::is_control) {
-        return Err(Failure::Usage("--username must be 1 to 64 printable characters".into()));
-    }
+    let username = &credentials::check_admin_name(username).map_err(|e| Failure::Usage(format!("--username: {e}")))?;
     let password = read_password()?;
     credentials::check_password(username, &password).map_err(|e| Failure::Usage(e.to_string()))?;
     let hash = tokio::task::spawn_blocking(move || credentials::hash_secret(&password))
@@ -383,7 +380,7 @@ async fn create_admin(data: &DataArgs, username: &str) -> Result<(), Failure> {
             println!("Created admin {:?}.", admin.username);
             Ok(())
         }
-        Err(StoreError::Conflict(_)) => Err(Failure::Failed(format!("an admin named {username:?} exists already"))),
+        Err(StoreError::Conflict(what)) => Err(Failure::Failed(format!("{what} exists already"))),
         Err(error) => Err(error.into()),
     }
 }

@@ -1,5 +1,6 @@
-//! Secrets: the API token format, random generation from the OS, argon2id hashing and verification, and
-//! the admin password policy.
+//! Secrets: the API token format, random generation from the OS, argon2id hashing and verification, the
+//! admin password policy (length, and zxcvbn's estimate of how guessable it is) and the rules for admin
+//! names (UTS #39: no invisible or direction-changing characters, one script, look-alikes detected).
 //!
 //! A token reads `scimbox_<id>_<secret>`: `<id>` (16 hex digits) names the stored row and is safe to show
 //! and log; `<secret>` (64 hex digits, 256 bits from the OS RNG) is shown once and only its argon2id PHC
@@ -102,7 +103,22 @@ pub enum CredentialError {
     PasswordIsUsername,
     #[error("the password must not be one character repeated")]
     PasswordRepeated,
+    #[error("the password is too easy to guess{0}; a few uncommon words or a longer phrase will do")]
+    PasswordWeak(String),
+    #[error("the user name must be 1 to {ADMIN_NAME_MAX_CHARS} characters, with nothing invisible")]
+    NameShape,
+    #[error(
+        "the user name may not contain invisible or direction-changing characters, nor mix scripts \
+         (such as a Cyrillic letter among Latin ones)"
+    )]
+    NameDeceptive,
 }
+
+/// The longest admin user name.
+pub const ADMIN_NAME_MAX_CHARS: usize = 64;
+/// The least zxcvbn score (0 to 4) an admin password needs: 3 is "safely unguessable" (about 10^8
+/// guesses and more), which argon2 turns into years offline.
+const PASSWORD_MIN_SCORE: u8 = 3;
 
 /// Splits a presented token into id and secret, checking the exact shape: a malformed token is refused
 /// before any lookup or hashing.
@@ -164,7 +180,40 @@ pub fn check_password(username: &str, password: &str) -> Result<(), CredentialEr
     {
         return Err(CredentialError::PasswordRepeated);
     }
+    let estimate = zxcvbn::zxcvbn(password, &[username]);
+    if u8::from(estimate.score()) < PASSWORD_MIN_SCORE {
+        let warning = estimate.feedback().and_then(|feedback| feedback.warning()).map(|w| format!(" ({w})"));
+        return Err(CredentialError::PasswordWeak(warning.unwrap_or_default()));
+    }
     Ok(())
+}
+
+/// Checks an admin user name and returns it trimmed: 1 to 64 characters; printable ASCII, or letters and
+/// marks that UTS #39 allows in identifiers (so no bidi controls, zero-width or other invisible
+/// characters); one script (no Cyrillic `а` in a Latin `alice`).
+pub fn check_admin_name(text: &str) -> Result<String, CredentialError> {
+    use unicode_security::{GeneralSecurityProfile, MixedScript};
+    let name = text.trim();
+    let length = name.chars().count();
+    if length == 0 || length > ADMIN_NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(CredentialError::NameShape);
+    }
+    let allowed = |c: char| matches!(c, ' '..='~') || c.identifier_allowed();
+    if !name.chars().all(allowed) || !name.is_single_script() {
+        return Err(CredentialError::NameDeceptive);
+    }
+    Ok(name.to_owned())
+}
+
+/// Whether two admin names would read the same to a person (UTS #39 confusable skeletons, in any case):
+/// `alice` and `аlice`, `paypal` and `paypaI`.
+pub fn names_look_alike(a: &str, b: &str) -> bool {
+    use unicode_security::confusable_detection::skeleton;
+    // Folded before the skeleton, `ALICE` matches `alice`; after it, `paypaI` (a capital i) matches
+    // `paypal`. Either is a look-alike.
+    let folded_first = |name: &str| skeleton(&name.to_lowercase()).collect::<String>();
+    let folded_after = |name: &str| skeleton(name).flat_map(char::to_lowercase).collect::<String>();
+    folded_first(a) == folded_first(b) || folded_after(a) == folded_after(b)
 }
 
 /// A random value of `bytes` bytes from the OS, as lowercase hex: for session ids and setup codes too.
@@ -260,11 +309,33 @@ mod tests {
     #[test]
     fn password_policy() {
         check_policy("alice", "correct horse battery", Ok(()));
-        check_policy("alice", "twelve chars", Ok(()));
+        check_policy("alice", "plum ferry 47 kiosk", Ok(()));
         check_policy("alice", "eleven char", Err(CredentialError::PasswordTooShort));
         check_policy("alice", "ééééééééééé", Err(CredentialError::PasswordTooShort));
         check_policy("alice", &"x".repeat(1025), Err(CredentialError::PasswordTooLong));
         check_policy("administrator", "Administrator", Err(CredentialError::PasswordIsUsername));
         check_policy("alice", "aaaaaaaaaaaaaaaa", Err(CredentialError::PasswordRepeated));
+        for weak in ["password1234", "qwertyuiopas", "alice1234567", "123456789012", "Password2024!"] {
+            let refused = check_password("alice", weak);
+            assert!(matches!(refused, Err(CredentialError::PasswordWeak(_))), "{weak}: {refused:?}");
+        }
+    }
+
+    #[test]
+    fn admin_names() {
+        assert_eq!(check_admin_name("  alice "), Ok("alice".to_owned()));
+        assert_eq!(check_admin_name("alice.smith@example.com"), Ok("alice.smith@example.com".to_owned()));
+        assert_eq!(check_admin_name("José"), Ok("José".to_owned()));
+        assert_eq!(check_admin_name("Дмитрий"), Ok("Дмитрий".to_owned()));
+        assert_eq!(check_admin_name(""), Err(CredentialError::NameShape));
+        assert_eq!(check_admin_name(&"x".repeat(65)), Err(CredentialError::NameShape));
+        assert_eq!(check_admin_name("a\u{7}b"), Err(CredentialError::NameShape));
+        for deceptive in ["\u{430}lice", "ali\u{200b}ce", "alice\u{202e}", "al\u{200d}ice", "\u{2066}alice"] {
+            assert_eq!(check_admin_name(deceptive), Err(CredentialError::NameDeceptive), "{deceptive:?}");
+        }
+        assert!(names_look_alike("alice", "\u{430}lice"));
+        assert!(names_look_alike("Alice", "alice"));
+        assert!(names_look_alike("paypal", "paypaI"));
+        assert!(!names_look_alike("alice", "alicia"));
     }
 }

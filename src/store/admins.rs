@@ -18,6 +18,19 @@ impl Store {
     pub async fn create_admin(&self, username: &str, password_hash: String) -> Result<AdminRecord, StoreError> {
         let username = username.to_owned();
         self.write(move |conn| {
+            // A name that reads like an existing one (`аlice` with a Cyrillic а beside `alice`) would let one
+            // admin pass for another in the page and the logs.
+            let mut existing = conn.prepare_cached("SELECT username FROM admins")?;
+            let names = existing.query_map([], |row| row.get::<_, String>(0))?;
+            for name in names {
+                let name = name?;
+                if crate::credentials::names_look_alike(&name, &username) {
+                    return Err(StoreError::Conflict(format!(
+                        "an admin named {name:?}, which reads like {username:?},"
+                    )));
+                }
+            }
+            drop(existing);
             let id = uuid::Uuid::now_v7().to_string();
             let created_at = format_time(now());
             let inserted = conn.execute(
@@ -26,7 +39,7 @@ impl Store {
                 params![id, username, username.to_lowercase(), password_hash, created_at],
             )?;
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!("admin user name {username:?}")));
+                return Err(StoreError::Conflict(format!("an admin named {username:?}")));
             }
             Ok(AdminRecord { id, username, created_at })
         })

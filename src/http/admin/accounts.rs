@@ -7,10 +7,8 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{
-    Caller, USERNAME_MAX_CHARS, admin_json, check_throttle, client_ip, hash_password, verify_password,
-};
-use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
+use super::session::{Caller, admin_json, check_throttle, client_ip, hash_password, verify_password};
+use super::{ApiError, ApiResult, answer, body, no_content};
 use crate::credentials;
 use crate::http::App;
 use crate::store::{AdminRemoval, StoreError};
@@ -39,7 +37,7 @@ struct NewAdmin {
 /// `POST /admin/api/admins`.
 pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
     let NewAdmin { username, password } = body(request).await?;
-    let username = checked_name("the user name", &username, USERNAME_MAX_CHARS)?;
+    let username = credentials::check_admin_name(&username).map_err(|e| ApiError::bad_request(e.to_string()))?;
     credentials::check_password(&username, &password).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, password).await?;
     match app.store.create_admin(&username, hash).await {
@@ -47,9 +45,7 @@ pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> A
             tracing::info!(admin = %caller.admin.username, added = %admin.username, "admin added in the page");
             Ok(answer(StatusCode::CREATED, &json!({ "admin": admin_json(&admin) })))
         }
-        Err(StoreError::Conflict(_)) => {
-            Err(ApiError::new(StatusCode::CONFLICT, format!("an admin named {username:?} exists already")))
-        }
+        Err(StoreError::Conflict(what)) => Err(ApiError::new(StatusCode::CONFLICT, format!("{what} exists already"))),
         Err(error) => Err(error.into()),
     }
 }

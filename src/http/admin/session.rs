@@ -22,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ApiError, ApiResult, answer, body, checked_name, no_content};
+use super::{ApiError, ApiResult, answer, body, no_content};
 use crate::credentials;
 use crate::hashing::Lane;
 use crate::http::App;
@@ -34,7 +34,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Session ids are this many random bytes (hex in the cookie).
 const ID_BYTES: usize = 32;
 /// Longest admin user name.
-pub const USERNAME_MAX_CHARS: usize = 64;
+pub const USERNAME_MAX_CHARS: usize = credentials::ADMIN_NAME_MAX_CHARS;
 
 /// The address of the client that sent a request, put into its extensions by the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,7 @@ pub async fn setup(app: &App, request: Request<Incoming>) -> ApiResult {
              link, or run `scimbox admin create`",
         ));
     }
-    let username = checked_name("the user name", &username, USERNAME_MAX_CHARS)?;
+    let username = credentials::check_admin_name(&username).map_err(|e| ApiError::bad_request(e.to_string()))?;
     credentials::check_password(&username, &password).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, password).await?;
     let admin = match app.store.create_first_admin(&username, hash).await {
