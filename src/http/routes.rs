@@ -48,6 +48,14 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // API answers hold names, e-mail addresses and, once, a token: no cache keeps them. Page files keep
+    // their own caching (ETags).
+    if is_api(&path) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if app.config.tls.is_some() {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     let status = response.status().as_u16();
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let token = exchange.principal.as_ref().map(|p| p.token_name.as_str());
@@ -60,7 +68,7 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
         target: "scimbox::request",
         request_id = %request_id,
         method = %method,
-        path = %path,
+        path = %LogSafe(&path),
         version = ?version,
         status,
         latency_us,
@@ -70,8 +78,77 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
     response
 }
 
+/// Whether `path` is one of the JSON APIs (SCIM, platform, admin) rather than the page.
+fn is_api(path: &str) -> bool {
+    ["/scim/", "/api/", "/admin/api/"].iter().any(|prefix| path.starts_with(prefix))
+}
+
+/// A request path as a log line may show it: the client chose every character, so quotes, backslashes,
+/// control characters and anything outside printable ASCII (bidi overrides such as U+202E, zero-width
+/// characters) are written as escapes, and a log reader sees exactly what was sent.
+#[derive(Debug)]
+pub struct LogSafe<'a>(pub &'a str);
+
+impl std::fmt::Display for LogSafe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                ' '..='~' => f.write_char(c)?,
+                other => write!(f, "\\u{{{:x}}}", u32::from(other))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The host a request names (its HTTP/2 `:authority` or its `Host` header), when it names one.
+pub fn requested_host<B>(request: &Request<B>) -> Option<&str> {
+    match request.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => request.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("\0")),
+    }
+}
+
+/// Whether `host` is a well-formed `host[:port]`: a DNS name or IPv4 address (letters, digits, dots,
+/// hyphens) or a bracketed IPv6 address, and an optional decimal port. Nothing else (no user info, no
+/// quotes, spaces or slashes), since the host may become part of `Location`, `meta.location` and the
+/// base URL the page shows.
+pub fn is_well_formed_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) => {
+            (name, Some(port))
+        }
+        _ => (host, None),
+    };
+    let port_ok = port.is_none_or(|port| !port.is_empty() && port.len() <= 5 && port.parse::<u16>().is_ok());
+    let name_ok = match name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')) {
+        Some(inner) => inner.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !name.is_empty()
+                && name.len() <= 253
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && !name.starts_with(['.', '-'])
+        }
+    };
+    port_ok && name_ok
+}
+
 async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -> Response<Body> {
     let path = request.uri().path().to_owned();
+    if requested_host(&request).is_some_and(|host| !is_well_formed_host(host)) {
+        // RFC 9112 §3.2: a Host with an invalid value is a bad request.
+        let detail = "the Host header must be a host name or address with an optional port";
+        return if path.starts_with("/scim/") {
+            reply::scim_error(&scim::Error::bad_request(detail))
+        } else if is_api(&path) {
+            admin::error_response(&ApiError::bad_request(detail))
+        } else {
+            plain(StatusCode::BAD_REQUEST, "bad request: the Host header is malformed")
+        };
+    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let get = matches!(*request.method(), Method::GET | Method::HEAD);
     match (request.method(), segments.as_slice()) {
@@ -272,5 +349,57 @@ pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
         Err(error) => Err(scim::Error::bad_request(format!("the request body could not be read: {error}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, logged: &str) {
+        assert_eq!(LogSafe(path).to_string(), logged, "{path:?}");
+    }
+
+    #[test]
+    fn hosts() {
+        for good in [
+            "scim.example.com",
+            "scim.example.com:8443",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:8080",
+            "localhost",
+        ] {
+            assert!(is_well_formed_host(good), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:1@evil.example",
+            "user@host",
+            "evil.example\"",
+            "a b",
+            "host:",
+            "host:99999",
+            "host:8a",
+            "[::1",
+            "::1",
+            "[not-v6]:80",
+            "",
+            "-leading.example",
+            "a/b",
+            "\0",
+        ] {
+            assert!(!is_well_formed_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_are_logged_with_escapes() {
+        check("/scim/v2/Users", "/scim/v2/Users");
+        check("/a\u{202e}gnp.exe", "/a\\u{202e}gnp.exe");
+        check("/\"quoted\"", "/\\\"quoted\\\"");
+        check("/back\\slash", "/back\\\\slash");
+        check("/tab\there\n", "/tab\\u{9}here\\u{a}");
+        check("/zero\u{200b}width/é", "/zero\\u{200b}width/\\u{e9}");
     }
 }

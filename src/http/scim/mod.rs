@@ -21,19 +21,17 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::store::Precondition;
 
-/// The base URL for `meta.location`: `--public-url`, or else the scheme and host the client used.
+/// The base URL for `meta.location`: `--public-url`, or else the scheme and host the client used (the
+/// route table has refused a malformed host before any handler runs).
 pub fn base_url<B>(app: &App, request: &Request<B>) -> String {
     if let Some(url) = &app.config.public_url {
         return url.as_str().to_owned();
     }
     let scheme = if app.config.tls.is_some() { "https" } else { "http" };
-    let host = request
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-        .unwrap_or_else(|| app.config.listen.to_string());
-    format!("{scheme}://{host}")
+    match crate::http::routes::requested_host(request).filter(|host| crate::http::routes::is_well_formed_host(host)) {
+        Some(host) => format!("{scheme}://{host}"),
+        None => format!("{scheme}://{}", app.config.listen),
+    }
 }
 
 /// Parses a JSON body whatever its Content-Type says (Okta's own tests send some without one).
