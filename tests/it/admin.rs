@@ -10,7 +10,7 @@ use scimbox::store::Store;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::support::client;
+use crate::support::{self, client};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -311,6 +311,22 @@ async fn signing_in_and_out() {
     assert_eq!(still.status(), StatusCode::OK, "signing out ends only that session");
 }
 
+/// A client whose connections come from the loopback address `127.0.0.{last}`.
+fn client_at(last: u8) -> reqwest::Client {
+    support::install_crypto();
+    reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, last])).build().unwrap()
+}
+
+async fn sign_in_from(
+    server: &AdminServer,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let body = json!({"username": username, "password": password});
+    client.post(server.url("/admin/api/login")).json(&body).send().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_sign_ins_are_throttled() {
     let server = AdminServer::start().await;
@@ -323,10 +339,79 @@ async fn failed_sign_ins_are_throttled() {
     assert!((1..=15).contains(&retry_after), "{retry_after}");
     let message = error(locked, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(message.contains("try again"), "{message}");
-    // The address is locked as well, for any user name.
-    let other = server.sign_in("someone-else", PASSWORD).await;
-    assert!(other.headers().contains_key("retry-after"));
-    error(other, StatusCode::TOO_MANY_REQUESTS).await;
+    // The lock is of this name at this address: the same name from another address signs in.
+    let elsewhere = sign_in_from(&server, &client_at(2), "root", PASSWORD).await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+    // An address that fails for many names is locked for every name.
+    let guesser = client_at(3);
+    for n in 0..20 {
+        error(sign_in_from(&server, &guesser, &format!("user{n}"), "wrong password").await, StatusCode::UNAUTHORIZED)
+            .await;
+    }
+    let refused = sign_in_from(&server, &guesser, "root", PASSWORD).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    error(refused, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_from_other_addresses_cannot_lock_the_real_admin_out() {
+    let server = AdminServer::start().await;
+    server.set_up("alice").await;
+    // One failure for alice from each of five addresses: the attack that used to lock the name.
+    for last in 3..8 {
+        let refused = sign_in_from(&server, &client_at(last), "alice", "not her password").await;
+        error(refused, StatusCode::UNAUTHORIZED).await;
+    }
+    let alice = sign_in_from(&server, &client_at(8), "alice", PASSWORD).await;
+    assert_eq!(alice.status(), StatusCode::OK, "alice signs in from a fresh address");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_current_passwords_are_throttled() {
+    let server = AdminServer::start().await;
+    let session = server.set_up("root").await;
+    let change = |current: &str| {
+        server
+            .api(Method::POST, "password", Some(&session))
+            .json(&json!({"currentPassword": current, "newPassword": "plum ferry 47 kiosk"}))
+            .send()
+    };
+    for _ in 0..5 {
+        error(change("wrong password").await.unwrap(), StatusCode::BAD_REQUEST).await;
+    }
+    let locked = change(PASSWORD).await.unwrap();
+    assert!(locked.headers().contains_key("retry-after"));
+    error(locked, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weak_passwords_and_deceptive_names_are_refused() {
+    let server = AdminServer::start().await;
+    for weak in ["password1234", "qwertyuiopas"] {
+        let refused = server
+            .api(Method::POST, "setup", None)
+            .json(&json!({"code": server.setup_code, "username": "root", "password": weak}))
+            .send()
+            .await
+            .unwrap();
+        let message = error(refused, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("too easy to guess"), "{weak}: {message}");
+    }
+    let session = server.set_up("ops").await;
+    let add = |username: &str| {
+        server
+            .api(Method::POST, "admins", Some(&session))
+            .json(&json!({"username": username, "password": "plum ferry 47 kiosk"}))
+            .send()
+    };
+    for deceptive in ["\u{430}lice", "ali\u{200b}ce", "alice\u{202e}"] {
+        let message = error(add(deceptive).await.unwrap(), StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("mix scripts") || message.contains("invisible"), "{deceptive:?}: {message}");
+    }
+    // All-Cyrillic "орѕ" is one script, but reads like the existing "ops".
+    let message = error(add("\u{43e}\u{440}\u{455}").await.unwrap(), StatusCode::CONFLICT).await;
+    assert!(message.contains("reads like"), "{message}");
+    assert_eq!(add("alice").await.unwrap().status(), StatusCode::CREATED);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -134,3 +134,28 @@ async fn limits_cycles_and_malformed_requests() {
     let response = server.client.get(server.url("/scim/v2/Bulk")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patch_inside_a_bulk_request_has_the_operation_bound() {
+    let server = TestServer::start_with(|config| config.limits.patch_max_operations = 3).await;
+    let token = server.token(Scope::Scim).await;
+    let operations = |n: usize| -> Vec<Value> {
+        (0..n).map(|i| json!({"op": "replace", "path": "title", "value": format!("t{i}")})).collect()
+    };
+    let (status, body) = bulk(
+        &server,
+        &token,
+        json!({"schemas": [BULK], "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "bounded"}},
+            {"method": "PATCH", "path": "/Users/bulkId:u", "data": {"Operations": operations(3)}},
+            {"method": "PATCH", "path": "/Users/bulkId:u", "data": {"Operations": operations(4)}},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["Operations"].as_array().unwrap();
+    assert_eq!(results[1]["status"], "200", "{body}");
+    assert_eq!(results[2]["status"], "413", "{body}");
+    let detail = results[2]["response"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("at most 3 operations"), "{body}");
+}

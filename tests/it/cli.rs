@@ -290,6 +290,8 @@ async fn https_serves_http1_and_http2_and_refuses_plain_http() {
         let response = client.get(&url).send().await.unwrap_or_else(|e| panic!("expected {url} over {version:?}: {e}"));
         assert_eq!(response.version(), version, "expected ALPN to settle on {version:?}");
         assert_eq!(response.status().as_u16(), 200, "expected 200 from /healthz over {version:?}");
+        let hsts = response.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "expected HSTS under TLS over {version:?}");
         let body: Value = response.json().await.expect("JSON health body");
         assert_eq!(body, json!({"status": "ok"}), "expected the health body over {version:?}");
     }

@@ -316,3 +316,246 @@ async fn one_address_holds_only_its_share_of_the_connections() {
     drop(kept);
     drop(serve);
 }
+
+/// A PATCH of `count` value-filter replaces on one user, each naming its own e-mail type, so that each
+/// appends an e-mail the first time and replaces it afterwards: the request that froze every write for
+/// tens of seconds when the editor copied the list per operation.
+fn value_filter_patch(count: usize, salt: usize) -> Value {
+    let operations: Vec<Value> = (0..count)
+        .map(|n| {
+            serde_json::json!({
+                "op": "replace",
+                "path": format!("emails[type eq \"t{salt}-{n}\"].value"),
+                "value": format!("u{salt}-{n}@example.com"),
+            })
+        })
+        .collect();
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations})
+}
+
+/// Runs a command of the binary and returns how long it took; it must succeed.
+fn timed_command(args: &[&str], stdin: Option<&str>) -> Duration {
+    let started = Instant::now();
+    let finished = match stdin {
+        Some(input) => run_with_stdin(args, input),
+        None => run(args),
+    };
+    let took = started.elapsed();
+    finished.assert_success(&args.join(" "));
+    took
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_patch_holds_the_writer_while_tokens_are_revoked_and_admins_let_in() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let token = create_token(&data, "okta", "scim");
+    let doomed = create_token(&data, "doomed", "scim");
+    let (doomed_id, _) = split_token(&doomed);
+    let serve = Serve::start(&data, &[]);
+    let client = http_client();
+    let (status, user) = create_user(&client, &serve.base, &token, "target@example.com").await.unwrap();
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let url = serve.url(&format!("/scim/v2/Users/{id}"));
+
+    // One operation over the bound is refused before anything runs, and the error states the bound.
+    let over = client.patch(&url).bearer_auth(&token).json(&value_filter_patch(1001, 0)).send().await.unwrap();
+    assert_eq!(over.status().as_u16(), 413);
+    let error: Value = over.json().await.unwrap();
+    assert!(error["detail"].as_str().unwrap().contains("at most 1000 operations"), "{error}");
+
+    // Two clients keep sending the largest PATCH allowed on the same user, one after another.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let patched = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..2 {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        let (stop, patched) = (Arc::clone(&stop), Arc::clone(&patched));
+        senders.push(tokio::spawn(async move {
+            let mut round = 0;
+            while !stop.load(Ordering::SeqCst) && round < 100 {
+                // The first PATCH appends a thousand e-mails (the most a user may hold); every later one
+                // matches each of its filters against all of them.
+                let body = value_filter_patch(1000, 0);
+                let response = client.patch(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                let status = response.status().as_u16();
+                if status == 401 {
+                    // The page revoked this token: that ends the sender.
+                    break;
+                }
+                assert_eq!(status, 200, "{}", response.text().await.unwrap_or_default());
+                patched.fetch_add(1, Ordering::SeqCst);
+                round += 1;
+            }
+        }));
+    }
+    while patched.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The documented ways back in land promptly while the PATCHes go on.
+    let data_text = path_text(&data);
+    let revoke = timed_command(&["token", "revoke", "--data-dir", data_text, doomed_id], None);
+    let create = timed_command(
+        &["admin", "create", "--data-dir", data_text, "--username", "alice"],
+        Some("a long and unusual passphrase 7\n"),
+    );
+    let started = Instant::now();
+    let signed_in = client
+        .post(serve.url("/admin/api/login"))
+        .json(&serde_json::json!({"username": "alice", "password": "a long and unusual passphrase 7"}))
+        .send()
+        .await
+        .unwrap();
+    let sign_in = started.elapsed();
+    assert_eq!(signed_in.status().as_u16(), 200);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = signed_in.json::<Value>().await.unwrap()["csrfToken"].as_str().unwrap().to_owned();
+    let listed: Value = client
+        .get(serve.url("/admin/api/tokens"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let okta_id = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "okta")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let started = Instant::now();
+    let revoked = client
+        .delete(serve.url(&format!("/admin/api/tokens/{okta_id}")))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    let page_revoke = started.elapsed();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let rounds = patched.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    eprintln!(
+        "during {rounds}+ PATCHes of 1000 operations: token revoke {revoke:?}, admin create {create:?}, \
+         sign-in {sign_in:?}, revocation in the page {page_revoke:?}"
+    );
+    for (what, took) in [("token revoke", revoke), ("admin create", create), ("sign-in", sign_in)] {
+        assert!(took < ANSWER_BOUND, "{what} took {took:?} while PATCHes ran");
+    }
+    assert!(page_revoke < ANSWER_BOUND, "the page's revocation took {page_revoke:?} while PATCHes ran");
+    for sender in senders {
+        sender.await.expect("every PATCH before the revocation answered 200");
+    }
+    let refused = client.get(serve.url("/scim/v2/Users")).bearer_auth(&doomed).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401, "the token revoked by the CLI is refused");
+    drop(serve);
+}
+
+/// The server's resident memory now and at its peak, in MiB, from /proc.
+fn memory_mib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's /proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+            / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_creates_with_passwords_costs_bounded_memory() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let token = create_token(&data, "okta", "scim");
+    // The burst comes from one address: let it hold all 500 connections, as a proxy in front would.
+    let serve = Serve::start(&data, &["--max-connections-per-address", "1024"]);
+    let pid = serve.process.child.id();
+    let client = http_client();
+    assert_eq!(get_status(&client, &serve.url("/healthz"), None).await, 200);
+    let (before, _) = memory_mib(pid);
+
+    let burst: Vec<_> = (0..500)
+        .map(|n| {
+            let (client, url, token) = (client.clone(), serve.url("/scim/v2/Users"), token.clone());
+            tokio::spawn(async move {
+                let body = serde_json::json!({
+                    "schemas": [USER_SCHEMA], "userName": format!("burst{n}@example.com"),
+                    "password": format!("initial password {n}"),
+                });
+                let response = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                (status, retry_after)
+            })
+        })
+        .collect();
+    let (mut created, mut busy) = (0, 0);
+    for task in burst {
+        match task.await.unwrap() {
+            (201, _) => created += 1,
+            (503, true) => busy += 1,
+            other => panic!("every create is answered 201, or 503 with Retry-After; got {other:?}"),
+        }
+    }
+    let (after, peak) = memory_mib(pid);
+    eprintln!(
+        "500 creates with passwords: {created} created, {busy} busy; RSS {before} MiB before, {after} MiB after, peak {peak} MiB"
+    );
+    assert!(created > 0, "some creates got through");
+    assert!(peak < 300, "the peak RSS was {peak} MiB");
+    assert!(after < before + 100, "RSS went from {before} to {after} MiB and stayed");
+    drop(serve);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_secrets_for_known_token_ids_cannot_delay_another_tokens_first_use() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let known: Vec<String> = (0..3).map(|n| create_token(&data, &format!("known{n}"), "scim")).collect();
+    let fresh: Vec<String> = (0..5).map(|n| create_token(&data, &format!("fresh{n}"), "scim")).collect();
+    let serve = Serve::start(&data, &[]);
+    let lookup = serve.url("/scim/v2/Users?count=1");
+
+    // From 127.0.0.1: wrong secrets for the three known, never-used ids, 24 at a time, for the whole test.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = client_from(ATTACKER, serve.addr, None);
+    let attacks: Vec<_> = (0..24)
+        .map(|n| {
+            let (client, url, stop) = (attacker.clone(), lookup.clone(), Arc::clone(&stop));
+            let (id, _) = split_token(&known[n % 3]);
+            let wrong = format!("scimbox_{id}_{}", format!("{n:02x}").repeat(32));
+            tokio::spawn(async move {
+                let mut sent = 0u32;
+                while !stop.load(Ordering::SeqCst) && sent < 10_000 {
+                    let status = client.get(&url).bearer_auth(&wrong).send().await.map(|r| r.status().as_u16());
+                    assert!(matches!(status, Ok(401 | 429 | 503)), "a wrong secret got {status:?}");
+                    sent += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // From 127.0.0.2: the first use of five other tokens, one after another, each accepted.
+    let honest = client_from(HONEST, serve.addr, None);
+    for token in &fresh {
+        let (status, took) = timed_get(&honest, &lookup, Some(token)).await;
+        assert_eq!(status, 200, "a new token's first use during the attack");
+        assert!(took < ANSWER_BOUND, "a new token's first use took {took:?}");
+        eprintln!("first use of a new token during the attack: {took:?}");
+    }
+    stop.store(true, Ordering::SeqCst);
+    for attack in attacks {
+        attack.await.expect("attack task");
+    }
+    drop(serve);
+}

@@ -371,3 +371,74 @@ async fn endpoint_names_match_whatever_their_case() {
     scim_error(response, StatusCode::NOT_IMPLEMENTED).await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_answers_are_never_cached_and_page_files_keep_their_etags() {
+    let server = TestServer::start().await;
+    let token = server.token(Scope::Scim).await;
+    for (path, bearer) in
+        [("/scim/v2/Users", true), ("/scim/v2/ServiceProviderConfig", true), ("/api/v1/assets", false)]
+    {
+        let mut request = server.client.get(server.url(path));
+        if bearer {
+            request = request.bearer_auth(&token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path} ({})", response.status());
+        assert!(!response.headers().contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+    }
+    let page = server.client.get(server.url("/style.css")).send().await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-cache", "page files are revalidated by their ETag");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_host_is_refused_and_never_reflected() {
+    let server = TestServer::start().await;
+    let token = server.token(Scope::Scim).await;
+    for host in ["127.0.0.1:1@evil.example", "evil.example\"", "a b", "evil.example:99999"] {
+        let request = format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n{{\"userName\":\"reflected\"}}"
+        );
+        let answer = raw_exchange(server.addr, request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{host}: {answer}");
+        assert!(!answer.contains("evil"), "{host} was reflected: {answer}");
+    }
+    // A well-formed host is used for meta.location when no public URL is set.
+    let created = server
+        .client
+        .post(server.url("/scim/v2/Users"))
+        .bearer_auth(&token)
+        .header("host", "scim.example.com:8443")
+        .json(&json!({"userName": "located"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://scim.example.com:8443/scim/v2/Users/"), "{location}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_url_wins_over_the_host() {
+    let server = TestServer::start_with(|config| {
+        config.public_url = Some(scimbox::config::PublicUrl::parse("https://scim.example.com").unwrap());
+    })
+    .await;
+    let token = server.token(Scope::Scim).await;
+    let created = server
+        .client
+        .post(server.url("/scim/v2/Users"))
+        .bearer_auth(&token)
+        .header("host", "other.example")
+        .json(&json!({"userName": "public"}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = created.json().await.unwrap();
+    let location = body["meta"]["location"].as_str().unwrap();
+    assert!(location.starts_with("https://scim.example.com/scim/v2/Users/"), "{location}");
+    server.stop().await;
+}
