@@ -131,10 +131,10 @@ fn token_check_cached(bencher: divan::Bencher) {
     let verifier = scimbox::http::TokenVerifier::new(store.clone());
     let (_, token) = runtime.block_on(store.create_token("bench", scimbox::credentials::Scope::Scim, None)).unwrap();
     let header = format!("Bearer {}", token.text()).into_bytes();
-    runtime.block_on(verifier.authenticate(Some(&header), scimbox::credentials::Scope::Scim)).unwrap();
+    runtime.block_on(verifier.authenticate(Some(&header), scimbox::credentials::Scope::Scim, None)).unwrap();
     bencher.bench_local(|| {
         runtime
-            .block_on(verifier.authenticate(Some(divan::black_box(&header)), scimbox::credentials::Scope::Scim))
+            .block_on(verifier.authenticate(Some(divan::black_box(&header)), scimbox::credentials::Scope::Scim, None))
             .unwrap()
     });
 }

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the appliance: SCIM server, admin page and APIs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -218,7 +218,7 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(TokenCommand::Create { data, name, scope, expires_in_days }) => {
             let name = name.trim();
             if name.is_empty() || name.len() > 100 {
@@ -545,7 +545,7 @@ mod tests {
     fn serve_defaults_are_the_embedded_defaults() {
         let cli = Cli::try_parse_from(["scimbox", "serve"]).unwrap();
         let Command::Serve(args) = cli.command else { panic!("not serve") };
-        let config = serve_config(args).unwrap();
+        let config = serve_config(*args).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.limits, Limits::default());
@@ -556,7 +556,7 @@ mod tests {
     fn bad_settings_are_refused() {
         let parse = |args: &[&str]| {
             Cli::try_parse_from(args).map_err(|e| e.to_string()).and_then(|cli| match cli.command {
-                Command::Serve(args) => serve_config(args).map(drop).map_err(|e| e.to_string()),
+                Command::Serve(args) => serve_config(*args).map(drop).map_err(|e| e.to_string()),
                 _ => Ok(()),
             })
         };

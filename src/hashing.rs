@@ -17,8 +17,10 @@ use tokio::sync::Semaphore;
 
 use crate::credentials;
 
-/// How long a hash or verification waits for a place before it is refused.
-pub const WAIT: Duration = Duration::from_secs(2);
+/// How long a hash or verification waits for a place before it is refused: a burst of creates with
+/// passwords is served at argon2's pace (one place hashes about 60 a second) for this long, and only what
+/// is still waiting then is turned away.
+pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Who asks for a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +46,19 @@ pub struct Argon2Pool {
     places: Arc<Semaphore>,
     /// Bounds the provisioning lane to all places but one.
     provisioning: Arc<Semaphore>,
+    wait: Duration,
     runs: AtomicU64,
     refused: AtomicU64,
 }
 
 impl Argon2Pool {
-    /// A pool of `size` places (at least one).
-    pub fn new(size: usize) -> Argon2Pool {
+    /// A pool of `size` places (at least one) whose requests wait at most `wait` for one.
+    pub fn new(size: usize, wait: Duration) -> Argon2Pool {
         let size = size.max(1);
         Argon2Pool {
             places: Arc::new(Semaphore::new(size)),
             provisioning: Arc::new(Semaphore::new(size.saturating_sub(1).max(1))),
+            wait,
             runs: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         }
@@ -62,7 +66,7 @@ impl Argon2Pool {
 
     /// A pool sized to the machine's cores.
     pub fn for_this_machine() -> Argon2Pool {
-        Argon2Pool::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        Argon2Pool::new(std::thread::available_parallelism().map_or(2, |n| n.get()), WAIT)
     }
 
     /// The argon2id PHC string of `secret`.
@@ -80,7 +84,7 @@ impl Argon2Pool {
         self.runs.load(Ordering::Relaxed)
     }
 
-    /// Requests refused because the pool stayed full for [`WAIT`].
+    /// Requests refused because the pool stayed full for the whole wait.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
@@ -90,7 +94,7 @@ impl Argon2Pool {
         lane: Lane,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
-        let admitted = tokio::time::timeout(WAIT, async {
+        let admitted = tokio::time::timeout(self.wait, async {
             let lane_permit = match lane {
                 Lane::Provisioning => Some(Arc::clone(&self.provisioning).acquire_owned().await),
                 Lane::Interactive => None,
@@ -121,9 +125,11 @@ impl Argon2Pool {
 mod tests {
     use super::*;
 
+    const TEST_WAIT: Duration = Duration::from_millis(200);
+
     #[tokio::test(flavor = "multi_thread")]
     async fn hashes_verify_and_runs_are_counted() {
-        let pool = Argon2Pool::new(2);
+        let pool = Argon2Pool::new(2, TEST_WAIT);
         let hash = pool.hash(Lane::Interactive, "correct horse battery".into()).await.unwrap();
         assert!(pool.verify(Lane::Interactive, "correct horse battery".into(), hash.clone()).await.unwrap());
         assert!(!pool.verify(Lane::Provisioning, "wrong".into(), hash).await.unwrap());
@@ -132,7 +138,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn provisioning_never_holds_the_last_place() {
-        let pool = Argon2Pool::new(2);
+        let pool = Argon2Pool::new(2, TEST_WAIT);
         // One provisioning run in progress holds its lane and one place.
         let running = (
             Arc::clone(&pool.provisioning).acquire_owned().await.unwrap(),
@@ -149,7 +155,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_full_pool_refuses_after_the_wait() {
-        let pool = Argon2Pool::new(1);
+        let pool = Argon2Pool::new(1, TEST_WAIT);
         let held = Arc::clone(&pool.places).acquire_owned().await.unwrap();
         let refused = pool.hash(Lane::Interactive, "x".into()).await;
         assert_eq!(refused, Err(PoolError::Full));

@@ -123,7 +123,9 @@ impl Server {
             request_counter: AtomicU64::new(1),
             setup_code: std::sync::Mutex::new(None),
             admin,
-            patch_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))),
+            patch_slots: Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            ),
         });
         Ok(Server { app, listener, tls, local_addr })
     }
