@@ -6,6 +6,7 @@ mod binary;
 mod browser;
 mod bulk;
 mod cli;
+mod fuzz_regressions;
 mod groups;
 mod hostile;
 mod http;
