@@ -43,14 +43,19 @@ fn filter_property(data: &[u8]) {
     }
 }
 
+/// Runs `property` on every input kept for `target`.
+fn replay(target: &str, property: fn(&[u8])) {
+    let kept = inputs(target);
+    assert!(!kept.is_empty(), "fuzz/regressions/{target} holds the inputs the campaign found");
+    for (name, data) in kept {
+        let outcome = std::panic::catch_unwind(|| property(&data));
+        assert!(outcome.is_ok(), "fuzz/regressions/{target}/{name} fails the {target} target's property");
+    }
+}
+
 #[test]
 fn every_kept_filter_input_holds_the_property() {
-    let kept = inputs("filter");
-    assert!(!kept.is_empty(), "fuzz/regressions/filter holds the inputs the campaign found");
-    for (name, data) in kept {
-        let outcome = std::panic::catch_unwind(|| filter_property(&data));
-        assert!(outcome.is_ok(), "fuzz/regressions/filter/{name} fails the filter target's property");
-    }
+    replay("filter", filter_property);
 }
 
 #[test]
@@ -78,11 +83,8 @@ fn patch_path_property(data: &[u8]) {
 
 #[test]
 fn every_kept_patch_path_input_holds_the_property() {
-    let kept = inputs("patch_path");
-    assert!(!kept.is_empty());
-    for (name, data) in kept {
-        let outcome = std::panic::catch_unwind(|| patch_path_property(&data));
-        assert!(outcome.is_ok(), "fuzz/regressions/patch_path/{name} fails the patch_path target's property");
+    replay("patch_path", patch_path_property);
+    for (name, data) in inputs("patch_path") {
         // Like the filters: accepted, and printed past the bound.
         let text = String::from_utf8(data).expect("UTF-8");
         let path = parse_patch_path(&text).unwrap_or_else(|e| panic!("{name} parses: {}", e.detail));
