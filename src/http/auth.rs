@@ -153,13 +153,14 @@ impl TokenVerifier {
                         false
                     }
                 };
-                drop(turn);
                 if !matches {
+                    // Counted while the turn is still held, so the address's next attempt sees the count.
                     if let Some(address) = client {
                         self.throttle.failed(address, Instant::now());
                     }
                     return Err(AuthError::Invalid);
                 }
+                drop(turn);
                 let mut table = self.table.write().unwrap_or_else(|poison| poison.into_inner());
                 // The table may have been re-read meanwhile; a token gone from it was revoked.
                 let entry = table.tokens.get_mut(presented.id).ok_or(AuthError::Invalid)?;

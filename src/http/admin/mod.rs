@@ -88,20 +88,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A full argon2 pool is 503 with `Retry-After`; a failed run is ours.
+/// argon2 pool failures, through the same mapping as SCIM's (`reply::pool_error`, which logs a failed
+/// run): a full pool is 503 with `Retry-After`.
 impl From<crate::hashing::PoolError> for ApiError {
     fn from(error: crate::hashing::PoolError) -> Self {
-        match error {
-            crate::hashing::PoolError::Full => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: "the server is busy checking passwords; try again in a second".into(),
-                retry_after: Some(1),
-            },
-            crate::hashing::PoolError::Failed(cause) => {
-                tracing::error!(%cause, "argon2 failed");
-                ApiError::internal("password hashing failed; the server log has the details")
-            }
-        }
+        let scim = reply::pool_error(error);
+        let status = StatusCode::from_u16(scim.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1);
+        ApiError { status, message: scim.detail, retry_after }
     }
 }
 
