@@ -8,10 +8,14 @@ pub mod admin;
 mod auth;
 mod connection;
 mod idle;
+mod json_api;
 mod platform;
+pub mod recorder;
 mod reply;
+mod request;
 mod routes;
 mod scim;
+mod session;
 pub mod throttle;
 pub mod tls;
 mod web;
@@ -44,8 +48,10 @@ pub struct App {
     request_counter: AtomicU64,
     /// The one-time code of the setup link, while no admin exists.
     setup_code: std::sync::Mutex<Option<String>>,
-    /// Sign-in throttle and activity recorder of the admin page.
+    /// Sign-in throttle of the admin page.
     pub admin: admin::AdminState,
+    /// Writes the Activity page's record of SCIM requests.
+    pub recorder: recorder::Recorder,
     /// Bounds the PATCHes being applied at once to all cores but one: a client sending the largest
     /// PATCHes allowed, as fast as it can, leaves a core for everyone else.
     pub patch_slots: Semaphore,
@@ -68,6 +74,13 @@ impl App {
         let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
         format!("{}-{n:x}", self.request_prefix)
     }
+}
+
+/// What the per-request envelope (`routes::handle`) learns while a handler serves a request: who
+/// called, for its log line and the Activity page.
+#[derive(Debug, Default)]
+pub struct Exchange {
+    pub principal: Option<Principal>,
 }
 
 /// Why the server could not start or stopped abnormally.
@@ -114,7 +127,8 @@ impl Server {
             .map_err(|e| ServeError::Other(e.to_string()))??;
         let request_prefix = crate::credentials::random_hex(4).map_err(|e| ServeError::Other(e.to_string()))?;
         let tokens = TokenVerifier::new(store.clone());
-        let admin = admin::AdminState::start(store.clone(), &config).await.map_err(ServeError::Other)?;
+        let admin = admin::AdminState::start(store.clone()).await.map_err(ServeError::Other)?;
+        let recorder = recorder::Recorder::start(store.clone(), &config.admin);
         let app = Arc::new(App {
             config,
             store,
@@ -123,6 +137,7 @@ impl Server {
             request_counter: AtomicU64::new(1),
             setup_code: std::sync::Mutex::new(None),
             admin,
+            recorder,
             patch_slots: Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             ),
@@ -222,7 +237,7 @@ impl Server {
                 let (first_request, head_deadline) = connection::FirstRequest::new(accepted_at + limits.header_timeout);
                 let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     first_request.arrived();
-                    request.extensions_mut().insert(admin::session::ClientAddr(peer));
+                    request.extensions_mut().insert(request::ClientAddr(peer));
                     let app = Arc::clone(&app);
                     async move { Ok::<_, std::convert::Infallible>(routes::handle(app, request).await) }
                 });
@@ -268,7 +283,7 @@ impl Server {
                 tracing::warn!(seconds = limits.shutdown_timeout.as_secs(), "requests still in flight after the shutdown bound; closing them");
             }
         }
-        app.admin.recorder.close().await;
+        app.recorder.close().await;
         app.store.close().await;
         tracing::info!("the writer is drained; stopped");
         Ok(())

@@ -1,32 +1,22 @@
-//! The route table, the per-request envelope (request id, one log line, security headers) and body
-//! reading. Every route the server answers is in the `match`es below (the platform API's own table is in
-//! `platform/mod.rs`).
+//! The top of `http/`: the per-request envelope (request id, one log line, security headers, the Activity
+//! record) and the route table. Every route the server answers is in the `match`es below (the platform
+//! API's own table is in `platform/mod.rs`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
-use super::App;
-use super::admin::{self, ApiError};
-use super::auth::Principal;
-use super::platform;
+use super::json_api::{self, ApiError};
 use super::reply::{self, Body};
+use super::request::{BodyDeadline, LogSafe, client_ip, is_well_formed_host, requested_host};
 use super::scim as scim_handlers;
-use super::web;
+use super::{App, Exchange, admin, platform, recorder, session, web};
 use crate::credentials::Scope;
 use crate::scim;
-
-/// What the envelope learns while a request is handled, for its log line.
-#[derive(Debug, Default)]
-pub struct Exchange {
-    pub principal: Option<Principal>,
-}
 
 /// Serves one request: routes it, stamps the response, and logs one line.
 pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<Body> {
@@ -61,8 +51,8 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
     let token = exchange.principal.as_ref().map(|p| p.token_name.as_str());
     // The query string is left out on purpose: SCIM filters carry user names and e-mail addresses.
     if path.starts_with("/scim/v2") {
-        let facts = admin::recorder::Facts { request_id: &request_id, method: &method, path: &path, latency_us };
-        response = admin::recorder::record(&app, response, facts, exchange.principal.as_ref()).await;
+        let facts = recorder::Facts { request_id: &request_id, method: &method, path: &path, latency_us };
+        response = recorder::record(&app, response, facts, exchange.principal.as_ref()).await;
     }
     tracing::info!(
         target: "scimbox::request",
@@ -83,59 +73,6 @@ fn is_api(path: &str) -> bool {
     ["/scim/", "/api/", "/admin/api/"].iter().any(|prefix| path.starts_with(prefix))
 }
 
-/// A request path as a log line may show it: the client chose every character, so quotes, backslashes,
-/// control characters and anything outside printable ASCII (bidi overrides such as U+202E, zero-width
-/// characters) are written as escapes, and a log reader sees exactly what was sent.
-#[derive(Debug)]
-pub struct LogSafe<'a>(pub &'a str);
-
-impl std::fmt::Display for LogSafe<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use std::fmt::Write;
-        for c in self.0.chars() {
-            match c {
-                '"' => f.write_str("\\\"")?,
-                '\\' => f.write_str("\\\\")?,
-                ' '..='~' => f.write_char(c)?,
-                other => write!(f, "\\u{{{:x}}}", u32::from(other))?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The host a request names (its HTTP/2 `:authority` or its `Host` header), when it names one.
-pub fn requested_host<B>(request: &Request<B>) -> Option<&str> {
-    match request.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
-        None => request.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("\0")),
-    }
-}
-
-/// Whether `host` is a well-formed `host[:port]`: a DNS name or IPv4 address (letters, digits, dots,
-/// hyphens) or a bracketed IPv6 address, and an optional decimal port. Nothing else (no user info, no
-/// quotes, spaces or slashes), since the host may become part of `Location`, `meta.location` and the
-/// base URL the page shows.
-pub fn is_well_formed_host(host: &str) -> bool {
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) => {
-            (name, Some(port))
-        }
-        _ => (host, None),
-    };
-    let port_ok = port.is_none_or(|port| !port.is_empty() && port.len() <= 5 && port.parse::<u16>().is_ok());
-    let name_ok = match name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')) {
-        Some(inner) => inner.parse::<std::net::Ipv6Addr>().is_ok(),
-        None => {
-            !name.is_empty()
-                && name.len() <= 253
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-                && !name.starts_with(['.', '-'])
-        }
-    };
-    port_ok && name_ok
-}
-
 async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -> Response<Body> {
     let path = request.uri().path().to_owned();
     if requested_host(&request).is_some_and(|host| !is_well_formed_host(host)) {
@@ -144,7 +81,7 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
         return if path.starts_with("/scim/") {
             reply::scim_error(&scim::Error::bad_request(detail))
         } else if is_api(&path) {
-            admin::error_response(&ApiError::bad_request(detail))
+            json_api::error_response(&ApiError::bad_request(detail))
         } else {
             plain(StatusCode::BAD_REQUEST, "bad request: the Host header is malformed")
         };
@@ -171,7 +108,7 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
 /// The SCIM endpoints: every one needs a token of scope `scim`.
 async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchange: &mut Exchange) -> Response<Body> {
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    let client = admin::session::client_ip(&request);
+    let client = client_ip(&request);
     match app.tokens.authenticate(authorization, Scope::Scim, client).await {
         Ok(principal) => exchange.principal = Some(principal),
         Err(error) => return reply::auth_error_response(error),
@@ -227,7 +164,7 @@ async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchan
 /// change (anything but GET and HEAD) also the session's CSRF token: `session::authenticate` checks both
 /// before any handler runs.
 async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -> Response<Body> {
-    use admin::{accounts, activity, directory, session, tokens};
+    use admin::{accounts, activity, directory, tokens};
     let method = request.method().clone();
     if matches!(rest, ["setup" | "login"]) {
         // No credential is needed to send these bodies, so they get the tightest deadline.
@@ -237,19 +174,19 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         }
     }
     match (&method, rest) {
-        (&Method::GET, ["setup"]) => return admin::respond(session::setup_state(app).await),
-        (&Method::POST, ["setup"]) => return admin::respond(session::setup(app, request).await),
-        (&Method::POST, ["login"]) => return admin::respond(session::login(app, request).await),
-        (_, ["setup" | "login"]) => return admin::error_response(&not_allowed(&method)),
+        (&Method::GET, ["setup"]) => return json_api::respond(admin::session::setup_state(app).await),
+        (&Method::POST, ["setup"]) => return json_api::respond(admin::session::setup(app, request).await),
+        (&Method::POST, ["login"]) => return json_api::respond(admin::session::login(app, request).await),
+        (_, ["setup" | "login"]) => return json_api::error_response(&not_allowed(&method)),
         _ => {}
     }
     let caller = match session::authenticate(app, &request).await {
         Ok(caller) => caller,
-        Err(error) => return admin::error_response(&error),
+        Err(error) => return json_api::error_response(&error),
     };
     let result = match (&method, rest) {
-        (&Method::GET, ["me"]) => Ok(session::me(&caller)),
-        (&Method::POST, ["logout"]) => session::logout(app, &caller).await,
+        (&Method::GET, ["me"]) => Ok(admin::session::me(&caller)),
+        (&Method::POST, ["logout"]) => admin::session::logout(app, &caller).await,
         (&Method::POST, ["password"]) => accounts::change_password(app, &caller, request).await,
         (&Method::GET, ["integration"]) => tokens::integration(app, &request),
         (&Method::GET, ["tokens"]) => tokens::list(app).await,
@@ -267,7 +204,7 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         | (_, ["tokens" | "users" | "groups" | "admins", ..]) => Err(not_allowed(&method)),
         _ => Err(ApiError::not_found(format!("there is no admin API /admin/api/{}", rest.join("/")))),
     };
-    admin::respond(result)
+    json_api::respond(result)
 }
 
 fn not_allowed(method: &Method) -> ApiError {
@@ -314,92 +251,4 @@ fn page(headers: &hyper::HeaderMap, file: &str) -> Response<Body> {
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     reply::with_body(status, "text/plain; charset=utf-8", text)
-}
-
-/// When a request's body must have arrived: put into every request's extensions by [`handle`], tighter on
-/// the routes that need no credential.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyDeadline(pub tokio::time::Instant);
-
-/// Reads a whole request body, refusing more than `limit` bytes with 413 (early when `Content-Length`
-/// already says so, otherwise as soon as the stream passes the limit), and a body that has not arrived by
-/// the request's [`BodyDeadline`] with 408: a trickled body, or one shorter than its `Content-Length`,
-/// holds its connection no longer than that.
-pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, scim::Error> {
-    let too_large = || scim::Error::payload_too_large(format!("the request body is larger than {limit} bytes"));
-    let declared =
-        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let deadline = request.extensions().get::<BodyDeadline>().copied();
-    let collect = Limited::new(request.into_body(), limit).collect();
-    let collected = match deadline {
-        Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, collect).await {
-            Ok(collected) => collected,
-            Err(_) => {
-                return Err(scim::Error::request_timeout(
-                    "the request body did not arrive in time; send it whole and at once",
-                ));
-            }
-        },
-        None => collect.await,
-    };
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
-        Err(error) => Err(scim::Error::bad_request(format!("the request body could not be read: {error}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(path: &str, logged: &str) {
-        assert_eq!(LogSafe(path).to_string(), logged, "{path:?}");
-    }
-
-    #[test]
-    fn hosts() {
-        for good in [
-            "scim.example.com",
-            "scim.example.com:8443",
-            "127.0.0.1",
-            "127.0.0.1:8080",
-            "[::1]",
-            "[::1]:8080",
-            "localhost",
-        ] {
-            assert!(is_well_formed_host(good), "{good}");
-        }
-        for bad in [
-            "127.0.0.1:1@evil.example",
-            "user@host",
-            "evil.example\"",
-            "a b",
-            "host:",
-            "host:99999",
-            "host:8a",
-            "[::1",
-            "::1",
-            "[not-v6]:80",
-            "",
-            "-leading.example",
-            "a/b",
-            "\0",
-        ] {
-            assert!(!is_well_formed_host(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn paths_are_logged_with_escapes() {
-        check("/scim/v2/Users", "/scim/v2/Users");
-        check("/a\u{202e}gnp.exe", "/a\\u{202e}gnp.exe");
-        check("/\"quoted\"", "/\\\"quoted\\\"");
-        check("/back\\slash", "/back\\\\slash");
-        check("/tab\there\n", "/tab\\u{9}here\\u{a}");
-        check("/zero\u{200b}width/é", "/zero\\u{200b}width/\\u{e9}");
-    }
 }

@@ -763,7 +763,7 @@ async fn the_recorder_removes_aged_entries_when_it_starts_and_keeps_recent_ones(
         activity_max_age: Duration::from_secs(2 * 86_400),
         ..scimbox::config::AdminSettings::default()
     };
-    let recorder = scimbox::http::admin::recorder::Recorder::start(store.clone(), &settings);
+    let recorder = scimbox::http::recorder::Recorder::start(store.clone(), &settings);
     recorder.record(entry(6, &scimbox::store::format_time(now)));
     recorder.close().await;
 

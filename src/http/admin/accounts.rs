@@ -7,10 +7,12 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{Caller, admin_json, check_throttle, client_ip, hash_password, verify_password};
-use super::{ApiError, ApiResult, answer, body, no_content};
+use super::session::{admin_json, check_throttle, hash_password, verify_password};
 use crate::credentials;
 use crate::http::App;
+use crate::http::json_api::{ApiError, ApiResult, answer, body, no_content};
+use crate::http::request::client_ip;
+use crate::http::session::Caller;
 use crate::store::{AdminRemoval, StoreError};
 
 /// `GET /admin/api/admins`.

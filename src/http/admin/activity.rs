@@ -4,8 +4,8 @@
 use hyper::{Request, StatusCode};
 use serde_json::json;
 
-use super::{ApiError, ApiResult, answer, param, query};
 use crate::http::App;
+use crate::http::json_api::{ApiError, ApiResult, answer, param, query};
 use crate::store::{ActivityQuery, StatusFilter};
 
 /// The resources an entry can be about (see `recorder::resource_of`).

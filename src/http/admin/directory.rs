@@ -5,8 +5,8 @@
 use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, answer, paging, param, query};
 use crate::http::App;
+use crate::http::json_api::{ApiError, ApiResult, answer, paging, param, query};
 use crate::store::{DirectoryGroup, DirectoryMember, DirectoryQuery, DirectoryUser};
 
 /// Where every user and group comes from today. Kept in the answers so that the page can tell SCIM
@@ -82,7 +82,7 @@ pub async fn user<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
     let missing = || ApiError::not_found(format!("there is no user with id {id:?}"));
     let row = app.store.directory_user(id).await?.ok_or_else(missing)?;
     let stored = app.store.get_user(id).await?.ok_or_else(missing)?;
-    let base = crate::http::scim::base_url(app, request);
+    let base = crate::http::request::base_url(app, request);
     let resource = crate::scim::user::render(&stored, &base);
     let groups = app.store.user_groups(id).await?;
     let groups: Vec<Value> =

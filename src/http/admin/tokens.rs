@@ -6,10 +6,10 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::session::Caller;
-use super::{ApiError, ApiResult, answer, body, checked_name};
 use crate::credentials::{self, Scope};
 use crate::http::App;
+use crate::http::json_api::{ApiError, ApiResult, answer, body, checked_name};
+use crate::http::session::Caller;
 use crate::store::{RevokeOutcome, StoreError, TokenRecord};
 
 /// Longest token name.
@@ -39,7 +39,7 @@ fn token_json(token: &TokenRecord) -> Value {
 
 /// `GET /admin/api/integration`: what an identity provider needs besides a token.
 pub fn integration<B>(app: &App, request: &Request<B>) -> ApiResult {
-    let base = crate::http::scim::base_url(app, request);
+    let base = crate::http::request::base_url(app, request);
     Ok(answer(
         StatusCode::OK,
         &json!({

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::assets::grantee;
 use super::{Caller, access_json, asset_json, group_json, ok, user_json};
 use crate::http::App;
-use crate::http::admin::{self, ApiError, ApiResult, paging, param, query};
+use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Decision, UserStatus};
 
 /// `GET /api/v1/users?userName=…` or `?email=…`: the live user with that name or address.
@@ -134,7 +134,7 @@ pub async fn extend_ownership(app: &App, caller: &Caller, request: Request<Incom
             "extending ownership needs an admin signed in to the page; a platform token cannot do it",
         ));
     };
-    let Extend { to } = admin::body(request).await?;
+    let Extend { to } = json_api::body(request).await?;
     let heir = grantee(&to.kind, to.id)?;
     let outcome = app.store.extend_ownership(id, heir.clone()).await?;
     tracing::info!(admin = %signed_in.admin.username, user = %id, heir = %heir.describe(), extended = outcome.extended, "ownership extended");

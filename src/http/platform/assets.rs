@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{asset_json, group_json, ok, user_json};
 use crate::http::App;
-use crate::http::admin::{self, ApiError, ApiResult, paging, param, query};
+use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Grant, Grantee, Level};
 use crate::store::{AssetChange, AssetQuery, NewAsset, Permissions, PrincipalView};
 
@@ -44,10 +44,10 @@ struct Create {
 
 /// `POST /api/v1/assets`: 201 with the asset and its `Location`.
 pub async fn create(app: &App, request: Request<Incoming>) -> ApiResult {
-    let Create { kind, name, owner } = admin::body(request).await?;
+    let Create { kind, name, owner } = json_api::body(request).await?;
     let kind = AssetKind::parse(&kind).map_err(bad)?;
     let asset = app.store.create_asset(NewAsset { kind, name, owner_id: owner }).await?;
-    let mut response = admin::answer(StatusCode::CREATED, &asset_json(&asset));
+    let mut response = json_api::answer(StatusCode::CREATED, &asset_json(&asset));
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{}", asset.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -69,7 +69,7 @@ struct Update {
 
 /// `PATCH /api/v1/assets/{id}`: rename (`name`) and/or re-own (`owner`).
 pub async fn update(app: &App, request: Request<Incoming>, id: &str) -> ApiResult {
-    let Update { name, owner } = admin::body(request).await?;
+    let Update { name, owner } = json_api::body(request).await?;
     if name.is_none() && owner.is_none() {
         return Err(ApiError::bad_request("send a new \"name\", a new \"owner\" (a user id), or both"));
     }
@@ -79,7 +79,7 @@ pub async fn update(app: &App, request: Request<Incoming>, id: &str) -> ApiResul
 /// `DELETE /api/v1/assets/{id}`: the asset and its grants.
 pub async fn delete(app: &App, id: &str) -> ApiResult {
     app.store.delete_asset(id).await?;
-    Ok(admin::no_content())
+    Ok(json_api::no_content())
 }
 
 fn permissions_json(permissions: &Permissions) -> Value {
@@ -134,7 +134,7 @@ pub fn grantee(kind: &str, id: String) -> Result<Grantee, ApiError> {
 
 /// `PUT /api/v1/assets/{id}/permissions`: replaces the list (the Share dialog's *Save*), all or nothing.
 pub async fn set_permissions(app: &App, request: Request<Incoming>, id: &str) -> ApiResult {
-    let Replace { permissions } = admin::body(request).await?;
+    let Replace { permissions } = json_api::body(request).await?;
     let mut grants = Vec::with_capacity(permissions.len());
     for row in permissions {
         grants.push(Grant { grantee: grantee(&row.kind, row.id)?, level: Level::parse(&row.level).map_err(bad)? });

@@ -16,10 +16,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::App;
-use super::admin::{self, ApiError, ApiResult};
+use super::Exchange;
 use super::auth::AuthError;
+use super::json_api::{self, ApiError, ApiResult};
 use super::reply::Body;
-use super::routes::Exchange;
+use super::request::client_ip;
+use super::session;
 use crate::credentials::Scope;
 use crate::sharing::{Access, Source, Via};
 use crate::store::{Asset, GroupSummary, UserSummary};
@@ -30,7 +32,7 @@ pub enum Caller {
     /// A service, with a `platform` token.
     Service,
     /// An admin signed in to the page.
-    Admin(admin::session::Caller),
+    Admin(session::Caller),
 }
 
 /// Serves `/api/v1/{rest}`: every route of the platform API is in the `match` below.
@@ -67,7 +69,7 @@ pub async fn route(app: &App, request: Request<Incoming>, rest: &[&str], exchang
 /// the admin page and needs its session.
 async fn authenticate(app: &App, request: &Request<Incoming>, exchange: &mut Exchange) -> Result<Caller, ApiError> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let client = admin::session::client_ip(request);
+        let client = client_ip(request);
         let principal =
             app.tokens.authenticate(Some(value.as_bytes()), Scope::Platform, client).await.map_err(auth_error)?;
         exchange.principal = Some(principal);
@@ -88,8 +90,8 @@ async fn authenticate(app: &App, request: &Request<Incoming>, exchange: &mut Exc
 
 /// The admin page's session, checked by the admin API's own check (cookie, expiry, and for a change the
 /// CSRF header).
-async fn admin_session(app: &App, request: &Request<Incoming>) -> Result<admin::session::Caller, ApiError> {
-    admin::session::authenticate(app, request).await
+async fn admin_session(app: &App, request: &Request<Incoming>) -> Result<session::Caller, ApiError> {
+    session::authenticate(app, request).await
 }
 
 fn auth_error(error: AuthError) -> ApiError {
@@ -109,7 +111,7 @@ fn auth_error(error: AuthError) -> ApiError {
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
-    let mut response = admin::error_response(error);
+    let mut response = json_api::error_response(error);
     if error.status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimbox\""));
     }
@@ -118,7 +120,7 @@ fn error_response(error: &ApiError) -> Response<Body> {
 
 /// A 200 answer.
 fn ok(value: &Value) -> ApiResult {
-    Ok(admin::answer(StatusCode::OK, value))
+    Ok(json_api::answer(StatusCode::OK, value))
 }
 
 /// How a user is shown. A deleted user is a tombstone: `status` says so and `display` reads "deleted user",

@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use super::{base_url, parse_json, tag_version};
+use super::{parse_json, tag_version};
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::routes::read_body;
+use crate::http::request::{base_url, read_body};
 use crate::scim::bulk::{self, Method, Operation, Outcome};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{self};

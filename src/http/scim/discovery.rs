@@ -4,9 +4,9 @@
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use super::base_url;
 use crate::http::App;
 use crate::http::reply::{self, Body};
+use crate::http::request::base_url;
 use crate::scim::{self, discovery};
 
 fn scim_base<B>(app: &App, request: &Request<B>) -> String {

@@ -9,12 +9,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    base_url, if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json, projection,
-    query_params, resource_bytes,
+    if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json, projection, query_params,
+    resource_bytes,
 };
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::routes::read_body;
+use crate::http::request::{base_url, read_body};
 use crate::scim::group::{self, MemberView, StoredGroup};
 use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, MemberChange};
@@ -171,7 +171,7 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let stored = patch_from(app, id, precondition, &body).await?;
     // What the Activity page says about this request: the membership changes, which the answer lacks.
     let name = stored.attributes.get("displayName").and_then(Value::as_str).unwrap_or(id);
-    let note = crate::http::admin::recorder::group_patch_note(&body, name);
+    let note = crate::http::recorder::group_patch_note(&body, name);
     if !wants_body {
         let mut response = no_content();
         if let Ok(etag) = hyper::header::HeaderValue::from_str(&stored.etag()) {
@@ -243,7 +243,7 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
         writer.resource().extend_from_slice(&render_bytes(stored, members.as_deref(), &base, &projection));
     }
     let mut response = reply::with_body(StatusCode::OK, reply::SCIM_JSON, writer.finish());
-    response.extensions_mut().insert(crate::http::admin::recorder::list_note("groups", found.total));
+    response.extensions_mut().insert(crate::http::recorder::list_note("groups", found.total));
     Ok(response)
 }
 

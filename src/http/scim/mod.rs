@@ -21,19 +21,6 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::store::Precondition;
 
-/// The base URL for `meta.location`: `--public-url`, or else the scheme and host the client used (the
-/// route table has refused a malformed host before any handler runs).
-pub fn base_url<B>(app: &App, request: &Request<B>) -> String {
-    if let Some(url) = &app.config.public_url {
-        return url.as_str().to_owned();
-    }
-    let scheme = if app.config.tls.is_some() { "https" } else { "http" };
-    match crate::http::routes::requested_host(request).filter(|host| crate::http::routes::is_well_formed_host(host)) {
-        Some(host) => format!("{scheme}://{host}"),
-        None => format!("{scheme}://{}", app.config.listen),
-    }
-}
-
 /// Parses a JSON body whatever its Content-Type says (Okta's own tests send some without one).
 pub fn parse_json(body: &Bytes) -> Result<Value, scim::Error> {
     if body.is_empty() {
@@ -117,11 +104,11 @@ pub async fn list_request(
     request: Request<hyper::body::Incoming>,
     search: bool,
 ) -> Result<(String, Params), scim::Error> {
-    let base = base_url(app, &request);
+    let base = crate::http::request::base_url(app, &request);
     if !search {
         return Ok((base, query_params(&request)));
     }
-    let body = crate::http::routes::read_body(request, app.config.limits.max_body_bytes).await?;
+    let body = crate::http::request::read_body(request, app.config.limits.max_body_bytes).await?;
     Ok((base, Params::from_search_body(&parse_json(&body)?)?))
 }
 

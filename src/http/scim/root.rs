@@ -9,10 +9,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use super::{base_url, parse_json};
+use super::parse_json;
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::routes::read_body;
+use crate::http::request::{base_url, read_body};
 use crate::scim::list::{self, ListQuery, Page, Params};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;

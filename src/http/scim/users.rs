@@ -7,12 +7,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::{
-    base_url, hash_password, if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json,
-    projection, resource,
+    hash_password, if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json, projection,
+    resource,
 };
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::routes::read_body;
+use crate::http::request::{base_url, read_body};
 use crate::scim::group::{UserGroup, render_user_groups};
 use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, PatchOp};
@@ -68,7 +68,7 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let location = KIND.location(&base, &stored.id);
     let mut response = resource(StatusCode::CREATED, &rendered, Some(&location), &stored.etag());
     let name = stored.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
-    response.extensions_mut().insert(crate::http::admin::recorder::created_note("user", name));
+    response.extensions_mut().insert(crate::http::recorder::created_note("user", name));
     Ok(response)
 }
 
@@ -258,7 +258,7 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
         serde_json::to_vec(&list::list_response(&page, total, resources, next)).unwrap_or_default()
     };
     let mut response = reply::with_body(StatusCode::OK, reply::SCIM_JSON, body);
-    response.extensions_mut().insert(crate::http::admin::recorder::list_note("users", total));
+    response.extensions_mut().insert(crate::http::recorder::list_note("users", total));
     Ok(response)
 }
 

@@ -183,7 +183,7 @@ pub async fn record(
     };
     let summary = note.or_else(|| summarize(facts.method, facts.path, status, &peek));
     let arrived = crate::store::now() - time::Duration::microseconds(i64::try_from(facts.latency_us).unwrap_or(0));
-    app.admin.recorder.record(ActivityEntry {
+    app.recorder.record(ActivityEntry {
         at: crate::store::format_time(arrived),
         request_id: facts.request_id.to_owned(),
         token_id: principal.map(|p| p.token_id.clone()),
