@@ -129,7 +129,14 @@ fn token_check_cached(bencher: divan::Bencher) {
     let dir = tempfile::tempdir().unwrap();
     let store = scimbox::store::Store::open(dir.path()).unwrap();
     let verifier = scimbox::http::TokenVerifier::new(store.clone());
-    let (_, token) = runtime.block_on(store.create_token("bench", scimbox::credentials::Scope::Scim, None)).unwrap();
+    let (_, token) = runtime
+        .block_on(store.create_token(
+            &scimbox::audit::Actor::cli("bench".into()),
+            "bench",
+            scimbox::credentials::Scope::Scim,
+            None,
+        ))
+        .unwrap();
     let header = format!("Bearer {}", token.text()).into_bytes();
     runtime.block_on(verifier.authenticate(Some(&header), scimbox::credentials::Scope::Scim, None)).unwrap();
     bencher.bench_local(|| {

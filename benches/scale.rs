@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::actor;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -75,7 +76,7 @@ async fn seed(dir: &std::path::Path) {
                     "emails": [{"value": user_name(i), "type": "work", "primary": true}],
                 });
                 let draft = scimbox::scim::user::draft(&body).expect("draft");
-                let user = store.create_user(draft, None).await.expect("create");
+                let user = store.create_user(&actor(), draft, None).await.expect("create");
                 ids.lock().unwrap()[i] = user.id;
             }
         }));
@@ -89,7 +90,7 @@ async fn seed(dir: &std::path::Path) {
         let members: Vec<Value> = ids[..size].iter().map(|id| json!({"value": id, "type": "User"})).collect();
         let body = json!({"displayName": format!("Group of {size}"), "members": members});
         let (draft, members) = scimbox::scim::group::draft(&body).expect("group draft");
-        let group = store.create_group(draft, members.unwrap_or_default()).await.expect("group");
+        let group = store.create_group(&actor(), draft, members.unwrap_or_default()).await.expect("group");
         groups.insert(size.to_string(), Value::from(group.id));
     }
     std::fs::write(dir.join("groups.json"), Value::Object(groups).to_string()).expect("groups file");

@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::actor;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -72,7 +73,13 @@ async fn seed(dir: &std::path::Path) {
     let mut users = Vec::with_capacity(USERS);
     for i in 0..USERS {
         let body = json!({"userName": format!("user{i:05}@example.com"), "displayName": format!("User {i}")});
-        users.push(store.create_user(scimbox::scim::user::draft(&body).expect("draft"), None).await.expect("user").id);
+        users.push(
+            store
+                .create_user(&actor(), scimbox::scim::user::draft(&body).expect("draft"), None)
+                .await
+                .expect("user")
+                .id,
+        );
     }
     let member = users[0].clone();
     let mut groups: Vec<String> = Vec::with_capacity(GROUPS);
@@ -86,7 +93,7 @@ async fn seed(dir: &std::path::Path) {
         }
         let body = json!({"displayName": format!("Group {g:03}"), "members": members});
         let (draft, members) = scimbox::scim::group::draft(&body).expect("group draft");
-        groups.push(store.create_group(draft, members.unwrap_or_default()).await.expect("group").id);
+        groups.push(store.create_group(&actor(), draft, members.unwrap_or_default()).await.expect("group").id);
     }
     let kinds = [AssetKind::Capsule, AssetKind::DataAsset, AssetKind::Pipeline];
     let mut assets: Vec<(String, AssetKind)> = Vec::with_capacity(ASSETS);
@@ -98,7 +105,7 @@ async fn seed(dir: &std::path::Path) {
                 owner_id: users[1 + i % (USERS - 1)].clone(),
             })
             .collect();
-        store.create_assets(batch).await.expect("assets");
+        store.create_assets(&actor(), batch).await.expect("assets");
         let page = store
             .list_assets(scimbox::store::AssetQuery {
                 start: (chunk * 10_000) as u64,
@@ -126,10 +133,10 @@ async fn seed(dir: &std::path::Path) {
             batch.push(NewGrant { asset_id: asset.clone(), grantee, level: level(k + 1) });
         }
         if batch.len() >= 50_000 {
-            store.import_grants(std::mem::take(&mut batch)).await.expect("grants");
+            store.import_grants(&actor(), std::mem::take(&mut batch)).await.expect("grants");
         }
     }
-    store.import_grants(batch).await.expect("grants");
+    store.import_grants(&actor(), batch).await.expect("grants");
     let sample: Vec<&str> = assets.iter().step_by(ASSETS / 1000).map(|(id, _)| id.as_str()).collect();
     std::fs::write(dir.join("ids.json"), json!({"member": member, "assets": sample}).to_string()).expect("ids file");
     store.close().await;

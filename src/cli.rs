@@ -36,6 +36,26 @@ enum Command {
     Backup(BackupArgs),
     /// Apply pending database migrations and exit.
     Migrate(DataArgs),
+    /// Check and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit log's hash chain; name the first record that does not fit (exit status 1).
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Write audit records to standard output as JSON Lines, oldest first.
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Only records at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long, env = "SCIMBOX_AUDIT_SINCE", value_name = "TIME")]
+        since: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +132,16 @@ struct ServeArgs {
     /// Days a SCIM request stays in the activity record at most (older entries are removed every 10 minutes).
     #[arg(long, env = "SCIMBOX_ACTIVITY_MAX_AGE_DAYS", default_value_t = AdminSettings::default().activity_max_age.as_secs() / 86_400)]
     activity_max_age_days: u64,
+    /// Days an audit record is kept (removed from the oldest end, hourly); 0 keeps every record.
+    #[arg(long, env = "SCIMBOX_AUDIT_RETENTION_DAYS", default_value_t = crate::config::AUDIT_RETENTION_DAYS)]
+    audit_retention_days: u64,
+    /// Also write every audit record as one JSON line to this file (appended), or to standard output
+    /// with "-", for a SIEM to collect.
+    #[arg(long, env = "SCIMBOX_AUDIT_LOG", value_name = "FILE|-")]
+    audit_log: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own (off when unset).
+    #[arg(long, env = "SCIMBOX_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,7 +255,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 return Err(Failure::Usage("--name must be 1 to 100 characters".into()));
             }
             let store = open(&data).await?;
-            let (record, token) = store.create_token(name, scope, expires_in_days).await?;
+            let (record, token) = store.create_token(&command_actor(), name, scope, expires_in_days).await?;
             store.close().await;
             let expires = record.expires_at.as_deref().unwrap_or("never");
             println!("Created token {} \"{}\" (scope {}, expires {expires}).", record.id, record.name, scope.as_str());
@@ -247,7 +277,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 )));
             }
             let store = open_existing(&data).await?;
-            let outcome = store.revoke_token(&id).await;
+            let outcome = store.revoke_token(&command_actor(), &id).await;
             store.close().await;
             match outcome {
                 Ok(RevokeOutcome::Revoked(token)) => println!("Revoked token {} \"{}\".", token.id, token.name),
@@ -265,7 +295,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Admin(AdminCommand::Create { data, username }) => create_admin(&data, &username).await,
         Command::Backup(BackupArgs { data, path }) => {
             let store = open_existing(&data).await?;
-            let outcome = store.backup(&path).await;
+            let outcome = store.backup(&command_actor(), &path).await;
             store.close().await;
             match outcome {
                 Ok(()) => {
@@ -285,7 +315,70 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             println!("Database {} is up to date.", store.path().display());
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify { data }) => verify_audit(&data).await,
+        Command::Audit(AuditCommand::Export { data, since }) => export_audit(&data, since.as_deref()).await,
     }
+}
+
+/// The actor of what a command changes: the OS user running it.
+fn command_actor() -> crate::audit::Actor {
+    crate::audit::Actor::cli(crate::audit::os_user())
+}
+
+async fn verify_audit(data: &DataArgs) -> Result<(), Failure> {
+    let store = open_existing(data).await?;
+    let outcome = store.verify_audit().await;
+    store.close().await;
+    let report = outcome?;
+    let Some((head, hash)) = &report.head else {
+        println!("The audit log is empty.");
+        return Ok(());
+    };
+    let first = report.first.unwrap_or(*head);
+    match &report.broken {
+        None => {
+            println!(
+                "The audit log holds: {} records, {first} to {head}, each chained to the one before.",
+                report.records
+            );
+            println!("Head: record {head}, hash {hash}");
+            Ok(())
+        }
+        Some(broken) => Err(Failure::Failed(format!(
+            "the audit log is broken at record {}: {} ({} records checked, {first} to {head})",
+            broken.seq, broken.reason, report.records
+        ))),
+    }
+}
+
+async fn export_audit(data: &DataArgs, since: Option<&str>) -> Result<(), Failure> {
+    let since = match since {
+        Some(text) => Some(crate::store::parse_time(text).ok_or_else(|| {
+            Failure::Usage(format!("--since {text:?} is not an RFC 3339 time (2026-12-01T00:00:00Z)"))
+        })?),
+        None => None,
+    };
+    let store = open_existing(data).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = i64::MIN;
+    let outcome = loop {
+        let chunk = match store.audit_records_after(after, since, 10_000).await {
+            Ok(chunk) => chunk,
+            Err(error) => break Err(Failure::from(error)),
+        };
+        let Some(last) = chunk.last() else { break Ok(()) };
+        after = last.seq;
+        let written = chunk.iter().try_for_each(|record| {
+            serde_json::to_writer(&mut out, record).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        });
+        if let Err(error) = written {
+            break Err(Failure::Failed(format!("cannot write the export: {error}")));
+        }
+    };
+    store.close().await;
+    outcome?;
+    out.flush().map_err(|e| Failure::Failed(format!("cannot write the export: {e}")))
 }
 
 /// Opens the database, creating it if needed (for commands that may come before the first `serve`).
@@ -353,6 +446,11 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         activity_max_age: Duration::from_secs(args.activity_max_age_days.saturating_mul(86_400)),
     };
     admin.validate().map_err(usage)?;
+    let audit = crate::config::AuditSettings {
+        retention: (args.audit_retention_days > 0)
+            .then(|| Duration::from_secs(args.audit_retention_days.saturating_mul(86_400))),
+        stream: args.audit_log.as_deref().map(crate::config::AuditStream::parse),
+    };
     Ok(Config {
         listen: args.listen,
         data_dir: args.data.data_dir,
@@ -361,6 +459,8 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         log_format: args.log_format,
         limits,
         admin,
+        audit,
+        metrics_listen: args.metrics_listen,
     })
 }
 
@@ -373,7 +473,7 @@ async fn create_admin(data: &DataArgs, username: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(e.to_string()))?
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let store = open(data).await?;
-    let outcome = store.create_admin(username, hash).await;
+    let outcome = store.create_admin(&command_actor(), username, hash).await;
     store.close().await;
     match outcome {
         Ok(admin) => {

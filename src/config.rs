@@ -22,6 +22,10 @@ pub struct Config {
     pub limits: Limits,
     /// Admin page sessions and the activity record.
     pub admin: AdminSettings,
+    /// Retention of the audit log and its stream for a SIEM.
+    pub audit: AuditSettings,
+    /// Where Prometheus scrapes `/metrics`: its own listener, off when `None`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -36,6 +40,8 @@ impl Config {
             log_format: LogFormat::Text,
             limits: Limits::default(),
             admin: AdminSettings::default(),
+            audit: AuditSettings::default(),
+            metrics_listen: None,
         }
     }
 
@@ -91,6 +97,40 @@ impl Default for Limits {
             bulk_max_operations: 1000,
             patch_max_operations: 1000,
         }
+    }
+}
+
+/// How long audit records are kept, and where each is also written as one JSON line for a SIEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// Records older than this are removed from the oldest end; `None` keeps them all.
+    pub retention: Option<Duration>,
+    pub stream: Option<AuditStream>,
+}
+
+/// Days an audit record is kept by default: a year and a month, so that a yearly review finds the whole
+/// year.
+pub const AUDIT_RETENTION_DAYS: u64 = 400;
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { retention: Some(Duration::from_secs(AUDIT_RETENTION_DAYS * 86_400)), stream: None }
+    }
+}
+
+/// Where the audit stream goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditStream {
+    /// Standard output (journald, a container's log collector).
+    Stdout,
+    /// A file, appended to; a restarted server goes on after the last record in it.
+    File(PathBuf),
+}
+
+impl AuditStream {
+    /// `-` is standard output; anything else a file path.
+    pub fn parse(text: &str) -> AuditStream {
+        if text == "-" { AuditStream::Stdout } else { AuditStream::File(PathBuf::from(text)) }
     }
 }
 

@@ -6,6 +6,7 @@
 //! `store → {scim, sharing}`.
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod credentials;

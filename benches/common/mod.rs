@@ -32,6 +32,11 @@ pub async fn serve_seeded(name: &str, scope: Scope, seed: impl AsyncFnOnce(&Path
     let addr = server.local_addr();
     let store = server.store().clone();
     tokio::spawn(server.run(std::future::pending()));
-    let (_, token) = store.create_token("bench", scope, Some(1)).await.expect("token");
+    let (_, token) = store.create_token(&actor(), "bench", scope, Some(1)).await.expect("token");
     Served { dir, store, addr, token: token.text() }
+}
+
+/// The actor of the changes a benchmark seeds through the store directly: a command run by "bench".
+pub fn actor() -> scimbox::audit::Actor {
+    scimbox::audit::Actor::cli("bench".into())
 }

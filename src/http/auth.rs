@@ -155,8 +155,10 @@ impl TokenVerifier {
                 };
                 if !matches {
                     // Counted while the turn is still held, so the address's next attempt sees the count.
-                    if let Some(address) = client {
-                        self.throttle.failed(address, Instant::now());
+                    if let Some(address) = client
+                        && let Some(lock) = self.throttle.failed(address, Instant::now())
+                    {
+                        self.record_lockout(address, presented.id, lock);
                     }
                     return Err(AuthError::Invalid);
                 }
@@ -195,6 +197,23 @@ impl TokenVerifier {
             return Err(AuthError::WrongScope { have: principal.scope, need: scope });
         }
         Ok(principal)
+    }
+
+    /// Records in the audit log that `address` is locked out after wrong secrets for token `id` (the
+    /// token's public id: the secret is never recorded). In the background: the refusal does not wait.
+    fn record_lockout(&self, address: IpAddr, id: &str, lock: std::time::Duration) {
+        let store = self.store.clone();
+        let target = crate::audit::Target { kind: "token".into(), id: Some(id.to_owned()), name: None };
+        let entry = crate::audit::Entry::new(
+            crate::audit::Action::TokenLockedOut,
+            Some(target),
+            serde_json::json!({ "lockedForSeconds": lock.as_secs().max(1) }),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = store.audit(crate::audit::Actor::anonymous(Some(address)), entry).await {
+                tracing::warn!(%error, "cannot record a token lockout in the audit log");
+            }
+        });
     }
 
     /// How many argon2 verifications this verifier has run (the expensive path).
@@ -278,6 +297,10 @@ fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
 mod tests {
     use super::*;
 
+    fn actor() -> crate::audit::Actor {
+        crate::audit::Actor::cli("test".into())
+    }
+
     async fn verifier() -> (tempfile::TempDir, Store, TokenVerifier) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -292,7 +315,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn argon2_runs_once_per_token_and_never_for_a_wrong_secret_after_that() {
         let (_dir, store, verifier) = verifier().await;
-        let (_, token) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let (_, token) = store.create_token(&actor(), "okta", Scope::Scim, None).await.unwrap();
         let text = token.text();
         for _ in 0..50 {
             let principal = verifier.authenticate(Some(&header(&text)), Scope::Scim, None).await.unwrap();
@@ -314,7 +337,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn concurrent_first_requests_share_one_verification() {
         let (_dir, store, verifier) = verifier().await;
-        let (_, token) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let (_, token) = store.create_token(&actor(), "okta", Scope::Scim, None).await.unwrap();
         let verifier = Arc::new(verifier);
         let text = token.text();
         let tasks: Vec<_> = (0..16)
@@ -334,8 +357,8 @@ mod tests {
     async fn wrong_secrets_from_one_address_cannot_starve_another_addresss_first_use() {
         let (_dir, store, verifier) = verifier().await;
         let verifier = Arc::new(verifier);
-        let (_, known) = store.create_token("known", Scope::Scim, None).await.unwrap();
-        let (_, okta) = store.create_token("okta", Scope::Scim, None).await.unwrap();
+        let (_, known) = store.create_token(&actor(), "known", Scope::Scim, None).await.unwrap();
+        let (_, okta) = store.create_token(&actor(), "okta", Scope::Scim, None).await.unwrap();
         let attacker: IpAddr = "127.0.0.1".parse().unwrap();
         let wrong = format!("scimbox_{}_{}", known.id, "0".repeat(64));
         // Wrong secrets sent at once: at most one runs argon2, the others are turned away at once.
@@ -367,11 +390,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn scope_and_revocation_are_enforced() {
         let (_dir, store, verifier) = verifier().await;
-        let (record, token) = store.create_token("platform", Scope::Platform, None).await.unwrap();
+        let (record, token) = store.create_token(&actor(), "platform", Scope::Platform, None).await.unwrap();
         let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Scim, None).await;
         assert_eq!(refused, Err(AuthError::WrongScope { have: Scope::Platform, need: Scope::Scim }));
         assert!(verifier.authenticate(Some(&header(&token.text())), Scope::Platform, None).await.is_ok());
-        store.revoke_token(&record.id).await.unwrap();
+        store.revoke_token(&actor(), &record.id).await.unwrap();
         let refused = verifier.authenticate(Some(&header(&token.text())), Scope::Platform, None).await;
         assert_eq!(refused, Err(AuthError::Invalid));
     }

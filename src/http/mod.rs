@@ -7,6 +7,7 @@
 pub mod admin;
 mod auth;
 mod connection;
+pub mod housekeeping;
 mod idle;
 mod json_api;
 mod platform;
@@ -35,6 +36,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use auth::{AuthError, Principal, TokenVerifier};
 
+use crate::audit::{Action, Actor, Entry};
 use crate::config::Config;
 use crate::store::Store;
 
@@ -52,6 +54,12 @@ pub struct App {
     pub admin: admin::AdminState,
     /// Writes the Activity page's record of SCIM requests.
     pub recorder: recorder::Recorder,
+    /// What the audit stream for a SIEM has written and failed to write.
+    pub audit_stream: Arc<housekeeping::StreamCounters>,
+    /// Bounds the audit records that refused tokens can write per address.
+    pub audit_budget: throttle::RecordBudget,
+    /// Refusals left out of the audit log by that bound.
+    pub refusals_left_out: AtomicU64,
     /// Bounds the PATCHes being applied at once to all cores but one: a client sending the largest
     /// PATCHes allowed, as fast as it can, leaves a core for everyone else.
     pub patch_slots: Semaphore,
@@ -138,6 +146,9 @@ impl Server {
             setup_code: std::sync::Mutex::new(None),
             admin,
             recorder,
+            audit_stream: Arc::default(),
+            audit_budget: throttle::RecordBudget::default(),
+            refusals_left_out: AtomicU64::new(0),
             patch_slots: Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             ),
@@ -187,7 +198,18 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish (up to the
     /// configured bound), commits what the writer has queued, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Server { app, listener, tls, .. } = self;
+        let Server { app, listener, tls, local_addr } = self;
+        let housekeeping =
+            housekeeping::Housekeeping::start(app.store.clone(), &app.config, Arc::clone(&app.audit_stream))
+                .await
+                .map_err(ServeError::Other)?;
+        let started = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "listen": local_addr.to_string(),
+            "tls": app.config.tls.is_some(),
+            "publicUrl": app.config.public_url.as_ref().map(|url| url.as_str().to_owned()),
+        });
+        app.store.audit(Actor::server(), Entry::new(Action::ServerStarted, None, started)).await?;
         let limits = app.config.limits.clone();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // hyper's header timer runs from the end of one answer to the end of the next request head, so it also
@@ -284,6 +306,11 @@ impl Server {
             }
         }
         app.recorder.close().await;
+        let stopped = serde_json::json!({ "version": env!("CARGO_PKG_VERSION") });
+        if let Err(error) = app.store.audit(Actor::server(), Entry::new(Action::ServerStopped, None, stopped)).await {
+            tracing::warn!(%error, "cannot record the server's stop in the audit log");
+        }
+        housekeeping.stop().await;
         app.store.close().await;
         tracing::info!("the writer is drained; stopped");
         Ok(())

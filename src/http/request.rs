@@ -11,7 +11,14 @@ use hyper::body::Incoming;
 use hyper::header;
 
 use super::App;
+use crate::audit::Actor;
 use crate::scim;
+
+/// Who the route table authenticated a request as (put into its extensions), as the audit log names the
+/// actor of what the request changes; a request nobody authenticated is anonymous, from its address.
+pub fn actor<B>(request: &Request<B>) -> Actor {
+    request.extensions().get::<Actor>().cloned().unwrap_or_else(|| Actor::anonymous(client_ip(request)))
+}
 
 /// The address of the client that sent a request, put into its extensions by the accept loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use super::reply::{self, Body};
 use super::request::{BodyDeadline, LogSafe, client_ip, is_well_formed_host, requested_host};
 use super::scim as scim_handlers;
 use super::{App, Exchange, admin, platform, recorder, session, web};
+use crate::audit::Actor;
 use crate::credentials::Scope;
 use crate::scim;
 
@@ -106,11 +107,20 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
 }
 
 /// The SCIM endpoints: every one needs a token of scope `scim`.
-async fn scim_route(app: &App, request: Request<Incoming>, rest: &[&str], exchange: &mut Exchange) -> Response<Body> {
+async fn scim_route(
+    app: &App,
+    mut request: Request<Incoming>,
+    rest: &[&str],
+    exchange: &mut Exchange,
+) -> Response<Body> {
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let client = client_ip(&request);
     match app.tokens.authenticate(authorization, Scope::Scim, client).await {
-        Ok(principal) => exchange.principal = Some(principal),
+        Ok(principal) => {
+            // What the request changes is the identity provider's doing, by this token.
+            request.extensions_mut().insert(Actor::token(&principal.token_id, &principal.token_name, client));
+            exchange.principal = Some(principal);
+        }
         Err(error) => return reply::auth_error_response(error),
     }
     use scim_handlers::{bulk, discovery, groups, root, users};

@@ -12,8 +12,12 @@ use hyper::{HeaderMap, Method, Request, StatusCode};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::net::IpAddr;
+
 use super::App;
 use super::json_api::ApiError;
+use super::request::client_ip;
+use crate::audit::{Action, Actor, Entry};
 use crate::credentials;
 use crate::store::AdminRecord;
 
@@ -29,6 +33,15 @@ pub struct Caller {
     pub session_hash: String,
     pub csrf_token: String,
     pub expires_at: String,
+    /// The client address the request came from.
+    pub address: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The admin, as the audit log names the actor of what this request does.
+    pub fn actor(&self) -> Actor {
+        Actor::admin(&self.admin.id, &self.admin.username, self.address)
+    }
 }
 
 pub fn hash_id(id: &str) -> String {
@@ -67,9 +80,14 @@ pub async fn authenticate<B>(app: &App, request: &Request<B>) -> Result<Caller, 
     let now = crate::store::now();
     let session = app.store.session(hash_id(&id), now, idle).await?.ok_or_else(ApiError::unauthorized)?;
     let csrf_token = csrf_for(&id);
+    let address = client_ip(request);
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         let presented = request.headers().get(CSRF_HEADER).map(HeaderValue::as_bytes).unwrap_or_default();
         if !bool::from(presented.ct_eq(csrf_token.as_bytes())) {
+            // A valid session without the page's CSRF token: a forged cross-site request, or a stale page.
+            let actor = Actor::admin(&session.admin.id, &session.admin.username, address);
+            let details = serde_json::json!({ "method": request.method().as_str(), "path": request.uri().path() });
+            app.store.audit(actor, Entry::new(Action::CsrfRefused, None, details)).await?;
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "this change needs the page's X-CSRF-Token header; reload the page and try again",
@@ -82,7 +100,7 @@ pub async fn authenticate<B>(app: &App, request: &Request<B>) -> Result<Caller, 
     if now - session.last_seen >= refresh {
         app.store.touch_session(hash_id(&id), now).await?;
     }
-    Ok(Caller { admin: session.admin, session_hash: hash_id(&id), csrf_token, expires_at: session.expires_at })
+    Ok(Caller { admin: session.admin, session_hash: hash_id(&id), csrf_token, expires_at: session.expires_at, address })
 }
 
 #[cfg(test)]

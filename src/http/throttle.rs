@@ -75,8 +75,8 @@ impl<K: Hash + Eq + Clone> Table<K> {
         (until > now).then(|| until - now)
     }
 
-    /// Counts one failure against `key`.
-    pub fn failed(&self, key: K, now: Instant) {
+    /// Counts one failure against `key`; answers the lock this failure imposes, if it imposes one.
+    pub fn failed(&self, key: K, now: Instant) -> Option<Duration> {
         let mut entries = self.entries.lock().unwrap_or_else(|poison| poison.into_inner());
         if entries.len() >= MAX_KEYS {
             entries.retain(|_, f| f.locked_until.is_some_and(|until| until > now) || now - f.last < FORGET_AFTER);
@@ -94,7 +94,9 @@ impl<K: Hash + Eq + Clone> Table<K> {
             let doublings = (entry.count - self.rule.locks_at.max(1)).min(16);
             let lock = self.rule.first_lock.saturating_mul(1 << doublings).min(self.rule.longest_lock);
             entry.locked_until = Some(now + lock);
+            return Some(lock);
         }
+        None
     }
 
     /// Forgets `key`'s failures.
@@ -145,14 +147,15 @@ impl LoginThrottle {
         .max()
     }
 
-    /// Counts a failed sign-in against every key.
-    pub fn failed(&self, username: &str, address: Option<IpAddr>, now: Instant) {
+    /// Counts a failed sign-in against every key; answers the longest lock this failure imposes, if any.
+    pub fn failed(&self, username: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
         let name = name_key(username);
-        self.name_at_address.failed((name.clone(), address), now);
-        if let Some(address) = address {
-            self.address.failed(address, now);
-        }
-        self.name.failed(name, now);
+        let locks = [
+            self.name_at_address.failed((name.clone(), address), now),
+            address.and_then(|address| self.address.failed(address, now)),
+            self.name.failed(name, now),
+        ];
+        locks.into_iter().flatten().max()
     }
 
     /// Clears the keys of a successful sign-in.
@@ -208,9 +211,9 @@ impl TokenThrottle {
         Ok(VerifyTurn { throttle: self, address })
     }
 
-    /// Counts a wrong secret from `address`.
-    pub fn failed(&self, address: IpAddr, now: Instant) {
-        self.failures.failed(address, now);
+    /// Counts a wrong secret from `address`; answers the lock this imposes, if it imposes one.
+    pub fn failed(&self, address: IpAddr, now: Instant) -> Option<Duration> {
+        self.failures.failed(address, now)
     }
 }
 
@@ -220,9 +223,71 @@ impl Drop for VerifyTurn<'_> {
     }
 }
 
+/// Refusals recorded in the audit log per address and minute; past it, refusals from that address are
+/// counted and the count goes into the address's next record.
+pub const RECORDS_PER_MINUTE: u32 = 10;
+
+/// Bounds the audit records that refusals (tokens refused on the platform API) can write: unknown token
+/// ids cost no argon2 run and no throttle count, so without a bound anyone could fill the log. Refusals
+/// past the bound are not lost from view: the next record from the address says how many were left out,
+/// and the metrics count them.
+#[derive(Debug, Default)]
+pub struct RecordBudget {
+    entries: Mutex<HashMap<Option<IpAddr>, Window>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started: Instant,
+    recorded: u32,
+    left_out: u64,
+}
+
+impl RecordBudget {
+    /// Whether a refusal from `address` may be recorded now; `Some(n)` says yes, with the number of its
+    /// refusals left out since its last record.
+    pub fn take(&self, address: Option<IpAddr>, now: Instant) -> Option<u64> {
+        let mut entries = self.entries.lock().unwrap_or_else(|poison| poison.into_inner());
+        if entries.len() >= MAX_KEYS && !entries.contains_key(&address) {
+            entries.retain(|_, w| now - w.started < Duration::from_secs(60));
+            if entries.len() >= MAX_KEYS {
+                return None;
+            }
+        }
+        let window = entries.entry(address).or_insert(Window { started: now, recorded: 0, left_out: 0 });
+        if now - window.started >= Duration::from_secs(60) {
+            window.started = now;
+            window.recorded = 0;
+        }
+        if window.recorded >= RECORDS_PER_MINUTE {
+            window.left_out += 1;
+            return None;
+        }
+        window.recorded += 1;
+        Some(std::mem::take(&mut window.left_out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_recorded_within_a_budget_and_the_rest_counted() {
+        let budget = RecordBudget::default();
+        let t0 = Instant::now();
+        for _ in 0..RECORDS_PER_MINUTE {
+            assert_eq!(budget.take(HOME, t0), Some(0));
+        }
+        assert_eq!(budget.take(HOME, t0), None);
+        assert_eq!(budget.take(HOME, t0), None);
+        assert_eq!(budget.take(ELSEWHERE, t0), Some(0), "another address has its own budget");
+        assert_eq!(
+            budget.take(HOME, t0 + Duration::from_secs(61)),
+            Some(2),
+            "the next record counts what was left out"
+        );
+    }
 
     const HOME: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
     const ELSEWHERE: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7)));

@@ -2,8 +2,10 @@
 //! admin or changing a password also ends the sessions it should end.
 
 use rusqlite::{OptionalExtension, params};
+use serde_json::json;
 
-use super::{Store, StoreError, format_time, now};
+use super::{Store, StoreError, audit, format_time, now};
+use crate::audit::{Action, Actor, Entry, Target};
 
 /// An admin as listed (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +17,14 @@ pub struct AdminRecord {
 
 impl Store {
     /// Creates an admin; the user name must be unused whatever its case.
-    pub async fn create_admin(&self, username: &str, password_hash: String) -> Result<AdminRecord, StoreError> {
+    pub async fn create_admin(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password_hash: String,
+    ) -> Result<AdminRecord, StoreError> {
         let username = username.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             // A name that reads like an existing one (`аlice` with a Cyrillic а beside `alice`) would let one
             // admin pass for another in the page and the logs.
@@ -41,6 +49,9 @@ impl Store {
             if inserted == 0 {
                 return Err(StoreError::Conflict(format!("an admin named {username:?}")));
             }
+            let entry =
+                Entry::new(Action::AdminCreated, Some(Target::new("admin", id.clone(), username.clone())), json!(null));
+            audit::append(conn, &actor, &entry)?;
             Ok(AdminRecord { id, username, created_at })
         })
         .await
@@ -78,8 +89,14 @@ pub enum AdminRemoval {
 impl Store {
     /// Creates the first admin, only while there is none: the page's setup step. Two setups racing each
     /// other cannot both succeed, because the check and the insert are one write.
-    pub async fn create_first_admin(&self, username: &str, password_hash: String) -> Result<AdminRecord, StoreError> {
+    pub async fn create_first_admin(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password_hash: String,
+    ) -> Result<AdminRecord, StoreError> {
         let username = username.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let count: i64 = conn.query_row("SELECT count(*) FROM admins", [], |row| row.get(0))?;
             if count > 0 {
@@ -92,6 +109,12 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![id, username, username.to_lowercase(), password_hash, created_at],
             )?;
+            let entry = Entry::new(
+                Action::SetupCompleted,
+                Some(Target::new("admin", id.clone(), username.clone())),
+                json!({ "firstAdmin": true }),
+            );
+            audit::append(conn, &actor, &entry)?;
             Ok(AdminRecord { id, username, created_at })
         })
         .await
@@ -135,8 +158,9 @@ impl Store {
     }
 
     /// Removes an admin and its sessions, unless it is the last one.
-    pub async fn delete_admin(&self, id: &str) -> Result<AdminRemoval, StoreError> {
+    pub async fn delete_admin(&self, actor: &Actor, id: &str) -> Result<AdminRemoval, StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let found = conn
                 .prepare_cached("SELECT id, username, created_at FROM admins WHERE id = ?1")?
@@ -149,8 +173,14 @@ impl Store {
             if count <= 1 {
                 return Ok(AdminRemoval::Last);
             }
-            conn.prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1")?.execute([&id])?;
+            let sessions = conn.prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1")?.execute([&id])?;
             conn.prepare_cached("DELETE FROM admins WHERE id = ?1")?.execute([&id])?;
+            let entry = Entry::new(
+                Action::AdminRemoved,
+                Some(Target::new("admin", found.id.clone(), found.username.clone())),
+                json!({ "sessionsEnded": sessions }),
+            );
+            audit::append(conn, &actor, &entry)?;
             Ok(AdminRemoval::Removed(found))
         })
         .await
@@ -160,11 +190,13 @@ impl Store {
     /// (the hex SHA-256 of the session that made the change).
     pub async fn set_admin_password(
         &self,
+        actor: &Actor,
         id: &str,
         password_hash: String,
         keep_session: Option<String>,
     ) -> Result<(), StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let changed = conn
                 .prepare_cached("UPDATE admins SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1")?
@@ -172,8 +204,17 @@ impl Store {
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("admin {id:?}")));
             }
-            conn.prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1 AND id_hash IS NOT ?2")?
+            let ended = conn
+                .prepare_cached("DELETE FROM admin_sessions WHERE admin_id = ?1 AND id_hash IS NOT ?2")?
                 .execute(params![id, keep_session])?;
+            let username: String =
+                conn.query_row("SELECT username FROM admins WHERE id = ?1", [&id], |row| row.get(0))?;
+            let entry = Entry::new(
+                Action::PasswordChanged,
+                Some(Target::new("admin", id.clone(), username)),
+                json!({ "otherSessionsEnded": ended }),
+            );
+            audit::append(conn, &actor, &entry)?;
             Ok(())
         })
         .await

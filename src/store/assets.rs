@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::{Store, StoreError, format_time, now};
+use serde_json::{Value, json};
+
+use super::{Store, StoreError, audit, format_time, now};
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::sharing::{
     self, AssetKind, Grant, Grantee, Level, OwnerHolder, PrincipalState, UserStatus, check_name, check_new_owner,
     owner_reachable, plan_extension, plan_permissions,
@@ -315,26 +318,56 @@ fn insert_asset(conn: &Connection, asset: &NewAsset, at: &str) -> Result<(i64, S
     Ok((conn.last_insert_rowid(), id))
 }
 
+/// How the audit log names a user: id and user name.
+fn user_audit(user: &UserSummary) -> Value {
+    json!({ "id": user.id, "userName": user.user_name })
+}
+
+/// A permission list as the audit log keeps it: who, and at which level.
+fn grants_audit(grants: &[Permission]) -> Value {
+    grants
+        .iter()
+        .map(|grant| match &grant.principal {
+            PrincipalView::User(user) => {
+                json!({ "type": "user", "id": user.id, "name": user.user_name, "level": grant.level.as_str() })
+            }
+            PrincipalView::Group(group) => {
+                json!({ "type": "group", "id": group.id, "name": group.display_name, "level": grant.level.as_str() })
+            }
+        })
+        .collect()
+}
+
+fn asset_target(asset: &Asset) -> Option<Target> {
+    Some(Target::new("asset", asset.id.clone(), asset.name.clone()))
+}
+
 impl Store {
     /// Creates an asset owned by an active user.
-    pub async fn create_asset(&self, asset: NewAsset) -> Result<Asset, StoreError> {
-        let mut created = self.create_assets(vec![asset]).await?;
+    pub async fn create_asset(&self, actor: &Actor, asset: NewAsset) -> Result<Asset, StoreError> {
+        let mut created = self.create_assets(actor, vec![asset]).await?;
         created.pop().ok_or_else(|| StoreError::Internal("no asset was created".into()))
     }
 
     /// Creates many assets in one write (all or none): imports, and seeding benchmarks.
-    pub async fn create_assets(&self, assets: Vec<NewAsset>) -> Result<Vec<Asset>, StoreError> {
+    pub async fn create_assets(&self, actor: &Actor, assets: Vec<NewAsset>) -> Result<Vec<Asset>, StoreError> {
+        let actor = actor.clone();
         self.write(move |conn| {
             let at = format_time(now());
             let mut created = Vec::with_capacity(assets.len());
-            for asset in &assets {
-                let (seq, _) = insert_asset(conn, asset, &at)?;
-                created.push(seq);
-            }
-            // Read back only what a caller can use; a large import answers with its first page.
             let mut read =
                 conn.prepare_cached(&format!("SELECT {ASSET_COLUMNS} FROM {ASSET_FROM} WHERE a.seq = ?1"))?;
-            created.iter().take(1000).map(|seq| Ok(read.query_row([seq], asset_row)?.1)).collect()
+            for asset in &assets {
+                let (seq, _) = insert_asset(conn, asset, &at)?;
+                let asset = read.query_row([seq], asset_row)?.1;
+                let details = json!({ "kind": asset.kind.as_str(), "owner": user_audit(&asset.owner) });
+                audit::append(conn, &actor, &Entry::new(Action::AssetCreated, asset_target(&asset), details))?;
+                // Answer only what a caller can use; a large import answers with its first page.
+                if created.len() < 1000 {
+                    created.push(asset);
+                }
+            }
+            Ok(created)
         })
         .await
     }
@@ -346,10 +379,11 @@ impl Store {
     }
 
     /// Renames and/or re-owns an asset.
-    pub async fn update_asset(&self, id: &str, change: AssetChange) -> Result<Asset, StoreError> {
+    pub async fn update_asset(&self, actor: &Actor, id: &str, change: AssetChange) -> Result<Asset, StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
-            let (seq, _) = asset_by_id(conn, &id)?;
+            let (seq, before) = asset_by_id(conn, &id)?;
             let at = format_time(now());
             if let Some(name) = &change.name {
                 let name = check_name(name).map_err(refused)?;
@@ -362,19 +396,34 @@ impl Store {
                 conn.prepare_cached("UPDATE assets SET owner_seq = ?2, updated_at = ?3 WHERE seq = ?1")?
                     .execute(params![seq, owner_seq, at])?;
             }
-            Ok(asset_by_id(conn, &id)?.1)
+            let after = asset_by_id(conn, &id)?.1;
+            if after.name != before.name {
+                let details = json!({ "from": before.name, "to": after.name });
+                audit::append(conn, &actor, &Entry::new(Action::AssetRenamed, asset_target(&after), details))?;
+            }
+            if after.owner.id != before.owner.id {
+                let details = json!({ "from": user_audit(&before.owner), "to": user_audit(&after.owner) });
+                audit::append(conn, &actor, &Entry::new(Action::AssetReowned, asset_target(&after), details))?;
+            }
+            Ok(after)
         })
         .await
     }
 
     /// Deletes an asset and its grants.
-    pub async fn delete_asset(&self, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_asset(&self, actor: &Actor, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
-            let deleted = conn.prepare_cached("DELETE FROM assets WHERE id = ?1")?.execute([&id])?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound(format!("asset {id:?}")));
-            }
+            let (seq, asset) = asset_by_id(conn, &id)?;
+            let grants = grants_of(conn, seq)?;
+            conn.prepare_cached("DELETE FROM assets WHERE seq = ?1")?.execute([seq])?;
+            let details = json!({
+                "kind": asset.kind.as_str(),
+                "owner": user_audit(&asset.owner),
+                "permissions": grants_audit(&grants),
+            });
+            audit::append(conn, &actor, &Entry::new(Action::AssetDeleted, asset_target(&asset), details))?;
             Ok(())
         })
         .await
@@ -430,12 +479,20 @@ impl Store {
 
     /// Replaces an asset's permission list (the Share dialog's *Save*) in one write; only the grants that
     /// differ are written. Answers with the list as saved.
-    pub async fn set_asset_permissions(&self, id: &str, wanted: Vec<Grant>) -> Result<Permissions, StoreError> {
+    pub async fn set_asset_permissions(
+        &self,
+        actor: &Actor,
+        id: &str,
+        wanted: Vec<Grant>,
+    ) -> Result<Permissions, StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let (seq, asset) = asset_by_id(conn, &id)?;
-            let current: Vec<Grant> = grants_of(conn, seq)?
-                .into_iter()
+            let before = grants_of(conn, seq)?;
+            let current: Vec<Grant> = before
+                .iter()
+                .cloned()
                 .map(|p| Grant {
                     grantee: match p.principal {
                         PrincipalView::User(u) => Grantee::User(u.id),
@@ -476,7 +533,13 @@ impl Store {
                         .execute(params![seq, id])?,
                 };
             }
-            permissions(conn, seq, asset)
+            let saved = permissions(conn, seq, asset)?;
+            if !plan.set.is_empty() || !plan.remove.is_empty() {
+                let details = json!({ "before": grants_audit(&before), "after": grants_audit(&saved.grants) });
+                let entry = Entry::new(Action::PermissionsChanged, asset_target(&saved.asset), details);
+                audit::append(conn, &actor, &entry)?;
+            }
+            Ok(saved)
         })
         .await
     }
@@ -484,9 +547,12 @@ impl Store {
     /// Creates or re-levels many grants in one write (all or none): imports of existing shares, and
     /// seeding benchmarks. Every level is checked against its asset's kind; grantees must exist and
     /// deleted users are refused.
-    pub async fn import_grants(&self, grants: Vec<NewGrant>) -> Result<usize, StoreError> {
+    pub async fn import_grants(&self, actor: &Actor, grants: Vec<NewGrant>) -> Result<usize, StoreError> {
+        let actor = actor.clone();
         self.write(move |conn| {
             let mut assets: HashMap<String, (i64, AssetKind)> = HashMap::new();
+            // One record per asset, in the order assets first appear, with the grants imported onto it.
+            let mut imported: Vec<(String, Vec<Value>)> = Vec::new();
             for grant in &grants {
                 let (asset_seq, kind) = match assets.get(&grant.asset_id) {
                     Some(found) => *found,
@@ -507,11 +573,27 @@ impl Store {
                     (PrincipalState::User(UserStatus::Deleted), _) => {
                         return Err(refused(sharing::Error::DeletedUser(grant.grantee.id().to_owned())));
                     }
-                    (_, Some(grantee_seq)) => set_grant(conn, asset_seq, &grant.grantee, grantee_seq, grant.level)?,
+                    (_, Some(grantee_seq)) => {
+                        set_grant(conn, asset_seq, &grant.grantee, grantee_seq, grant.level)?;
+                        let (kind, id) = match &grant.grantee {
+                            Grantee::User(id) => ("user", id),
+                            Grantee::Group(id) => ("group", id),
+                        };
+                        let row = json!({ "type": kind, "id": id, "level": grant.level.as_str() });
+                        match imported.iter_mut().find(|(asset, _)| *asset == grant.asset_id) {
+                            Some((_, rows)) => rows.push(row),
+                            None => imported.push((grant.asset_id.clone(), vec![row])),
+                        }
+                    }
                     (_, None) => {
                         return Err(refused(sharing::Error::UnknownPrincipals(vec![grant.grantee.describe()])));
                     }
                 }
+            }
+            for (asset_id, rows) in imported {
+                let asset = asset_by_id(conn, &asset_id)?.1;
+                let details = json!({ "imported": rows });
+                audit::append(conn, &actor, &Entry::new(Action::PermissionsChanged, asset_target(&asset), details))?;
             }
             Ok(grants.len())
         })
@@ -521,10 +603,16 @@ impl Store {
     /// Gives `heir` Owner on every asset user `from_id` owns (as owner of record, or through an Owner
     /// grant of their own), in one write. `from_id` may be deactivated or deleted: that is when this is
     /// needed. The owner of record stays as it is.
-    pub async fn extend_ownership(&self, from_id: &str, heir: Grantee) -> Result<ExtensionOutcome, StoreError> {
+    pub async fn extend_ownership(
+        &self,
+        actor: &Actor,
+        from_id: &str,
+        heir: Grantee,
+    ) -> Result<ExtensionOutcome, StoreError> {
         let from_id = from_id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
-            let (from_seq, _) =
+            let (from_seq, from) =
                 user_by_id(conn, &from_id)?.ok_or_else(|| StoreError::NotFound(format!("user {from_id:?}")))?;
             let (heir_state, heir_seq) = principal(conn, &heir)?;
             let owned: Vec<i64> = {
@@ -551,11 +639,24 @@ impl Store {
                 }
             }
             let plan = plan_extension(&from_id, &heir, heir_state, &holdings).map_err(refused)?;
+            let mut upgraded = Vec::with_capacity(plan.upgrade.len());
             if let Some(heir_seq) = heir_seq {
+                let mut id_of = conn.prepare_cached("SELECT id, name FROM assets WHERE seq = ?1")?;
                 for asset_seq in &plan.upgrade {
                     set_grant(conn, *asset_seq, &heir, heir_seq, Level::Owner)?;
+                    let (id, name): (String, String) =
+                        id_of.query_row([asset_seq], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                    upgraded.push(json!({ "id": id, "name": name }));
                 }
             }
+            let (heir_kind, heir_id) = match &heir {
+                Grantee::User(id) => ("user", id),
+                Grantee::Group(id) => ("group", id),
+            };
+            let details =
+                json!({ "to": { "type": heir_kind, "id": heir_id }, "assets": holdings.len(), "madeOwner": upgraded });
+            let target = Some(Target::new("user", from.id.clone(), from.user_name.clone()));
+            audit::append(conn, &actor, &Entry::new(Action::OwnershipExtended, target, details))?;
             Ok(ExtensionOutcome { assets: holdings.len(), extended: plan.upgrade.len() })
         })
         .await

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::listing::{self, Table};
 use super::users::{Precondition, check_precondition};
-use super::{Store, StoreError, format_time, now};
+use super::{Store, StoreError, audit, format_time, now};
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::scim::filter::{AttrPath, Filter, matches};
 use crate::scim::group::{
     GroupDraft, MemberKind, MemberView, StoredGroup, UserGroup, member_kind, render, render_member, write_members,
@@ -70,7 +71,13 @@ pub(super) fn stored_group(row: &Row<'_>) -> rusqlite::Result<(i64, Result<Store
 impl Store {
     /// Creates a group with its members; `displayName` must be unused whatever its case, and every
     /// member must exist.
-    pub async fn create_group(&self, draft: GroupDraft, members: Vec<Member>) -> Result<StoredGroup, StoreError> {
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        draft: GroupDraft,
+        members: Vec<Member>,
+    ) -> Result<StoredGroup, StoreError> {
+        let actor = actor.clone();
         self.write(move |conn| {
             ensure_name_free(conn, &draft.display_name, None)?;
             let id = uuid::Uuid::now_v7().to_string();
@@ -90,7 +97,12 @@ impl Store {
                 attributes
             ])?;
             let seq = conn.last_insert_rowid();
-            add_members(conn, seq, &id, &members)?;
+            let mut diff = MemberDiff::default();
+            add_members(conn, seq, &id, &members, &mut diff)?;
+            let mut details = diff.audit();
+            details["externalId"] = json!(draft.external_id);
+            let target = Some(Target::new("group", id.clone(), draft.display_name.clone()));
+            audit::append(conn, &actor, &Entry::new(Action::GroupCreated, target, details))?;
             Ok(StoredGroup { id, attributes: draft.attributes, created: at.clone(), last_modified: at, version: 1 })
         })
         .await
@@ -143,6 +155,7 @@ impl Store {
     /// become and the membership changes to apply, in order.
     pub async fn update_group<F>(
         &self,
+        actor: &Actor,
         id: &str,
         if_match: Option<Precondition>,
         change: F,
@@ -151,14 +164,25 @@ impl Store {
         F: FnOnce(&StoredGroup) -> Result<(GroupDraft, Vec<MemberChange>), crate::scim::Error> + Send + 'static,
     {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let (seq, current) =
                 group_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("group {id:?}")))?;
             check_precondition(if_match.as_ref(), current.version)?;
             let (draft, changes) = change(&current).map_err(StoreError::Rejected)?;
             ensure_name_free(conn, &draft.display_name, Some(seq))?;
+            let mut diff = MemberDiff::default();
             for member_change in &changes {
-                apply_member_change(conn, seq, &current.id, member_change)?;
+                apply_member_change(conn, seq, &current.id, member_change, &mut diff)?;
+            }
+            let old_name = current.attributes.get("displayName").and_then(Value::as_str).unwrap_or_default();
+            if !diff.added.is_empty() || !diff.removed.is_empty() || old_name != draft.display_name {
+                let mut details = diff.audit();
+                if old_name != draft.display_name {
+                    details["displayName"] = json!({ "from": old_name, "to": draft.display_name });
+                }
+                let target = Some(Target::new("group", current.id.clone(), draft.display_name.clone()));
+                audit::append(conn, &actor, &Entry::new(Action::GroupChanged, target, details))?;
             }
             let at = format_time(now());
             conn.prepare_cached(
@@ -186,17 +210,35 @@ impl Store {
     }
 
     /// Deletes a group: its rows, its memberships in other groups, and nothing else.
-    pub async fn delete_group(&self, id: &str, if_match: Option<Precondition>) -> Result<(), StoreError> {
+    pub async fn delete_group(
+        &self,
+        actor: &Actor,
+        id: &str,
+        if_match: Option<Precondition>,
+    ) -> Result<(), StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
-            let (seq, version): (i64, i64) = conn
-                .prepare_cached("SELECT seq, version FROM groups WHERE id = ?1")?
-                .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?)))
+            let (seq, version, name): (i64, i64, String) = conn
+                .prepare_cached("SELECT seq, version, display_name FROM groups WHERE id = ?1")?
+                .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound(format!("group {id:?}")))?;
             check_precondition(if_match.as_ref(), version)?;
             forget_member(conn, &id)?;
+            let members: i64 = conn
+                .prepare_cached("SELECT count(*) FROM group_members WHERE group_seq = ?1")?
+                .query_row([seq], |row| row.get(0))?;
+            let grants: i64 = conn
+                .prepare_cached("SELECT count(*) FROM group_grants WHERE group_seq = ?1")?
+                .query_row([seq], |row| row.get(0))?;
             conn.prepare_cached("DELETE FROM groups WHERE seq = ?1")?.execute([seq])?;
+            let details = json!({ "members": members, "permissionsDropped": grants });
+            audit::append(
+                conn,
+                &actor,
+                &Entry::new(Action::GroupDeleted, Some(Target::new("group", id.clone(), name)), details),
+            )?;
             Ok(())
         })
         .await
@@ -276,13 +318,47 @@ fn each_member(conn: &Connection, seq: i64, mut visit: impl FnMut(MemberView)) -
     Ok(())
 }
 
-fn apply_member_change(conn: &Connection, seq: i64, group_id: &str, change: &MemberChange) -> Result<(), StoreError> {
+/// The members a change added and removed, for the audit log.
+#[derive(Debug, Default)]
+struct MemberDiff {
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl MemberDiff {
+    /// The diff as the audit log keeps it: counts, and the first ids of each side.
+    fn audit(&self) -> Value {
+        const SHOWN: usize = 100;
+        json!({
+            "membersAdded": self.added.len(),
+            "membersRemoved": self.removed.len(),
+            "added": self.added.iter().take(SHOWN).collect::<Vec<_>>(),
+            "removed": self.removed.iter().take(SHOWN).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn apply_member_change(
+    conn: &Connection,
+    seq: i64,
+    group_id: &str,
+    change: &MemberChange,
+    diff: &mut MemberDiff,
+) -> Result<(), StoreError> {
+    let remove = |id: &str, diff: &mut MemberDiff| -> Result<(), StoreError> {
+        let removed = conn
+            .prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 AND member_id = ?2")?
+            .execute(params![seq, id])?;
+        if removed > 0 {
+            diff.removed.push(id.to_owned());
+        }
+        Ok(())
+    };
     match change {
-        MemberChange::Add(members) => add_members(conn, seq, group_id, members),
+        MemberChange::Add(members) => add_members(conn, seq, group_id, members, diff),
         MemberChange::Remove(ids) => {
             for id in ids {
-                conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 AND member_id = ?2")?
-                    .execute(params![seq, id])?;
+                remove(id, diff)?;
             }
             Ok(())
         }
@@ -296,14 +372,17 @@ fn apply_member_change(conn: &Connection, seq: i64, group_id: &str, change: &Mem
                     element["display"] = Value::from(display.clone());
                 }
                 if matches(&path, &json!({ "members": [element] }), ResourceKind::Group) {
-                    conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 AND member_id = ?2")?
-                        .execute(params![seq, member.id])?;
+                    remove(&member.id, diff)?;
                 }
             }
             Ok(())
         }
         MemberChange::RemoveAll => {
-            conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1")?.execute([seq])?;
+            let mut statement =
+                conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 RETURNING member_id")?;
+            for id in statement.query_map([seq], |row| row.get::<_, String>(0))? {
+                diff.removed.push(id?);
+            }
             Ok(())
         }
         MemberChange::Replace(members) => {
@@ -322,8 +401,7 @@ fn apply_member_change(conn: &Connection, seq: i64, group_id: &str, change: &Mem
                 }
             }
             for gone in present.keys().filter(|id| !wanted.contains(id.as_str())) {
-                conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 AND member_id = ?2")?
-                    .execute(params![seq, gone])?;
+                remove(gone, diff)?;
             }
             let (kept, added): (Vec<&Member>, Vec<&Member>) =
                 members.iter().partition(|m| present.contains_key(&m.value));
@@ -333,14 +411,20 @@ fn apply_member_change(conn: &Connection, seq: i64, group_id: &str, change: &Mem
                     .execute(params![seq, member.value, member.display])?;
             }
             let added: Vec<Member> = added.into_iter().cloned().collect();
-            add_members(conn, seq, group_id, &added)
+            add_members(conn, seq, group_id, &added, diff)
         }
     }
 }
 
 /// Adds members to group `seq` (those already in it stay as they are). Every member must be a live user
 /// or a group of the type it claims; a group may not contain itself, directly or through other groups.
-fn add_members(conn: &Connection, seq: i64, group_id: &str, members: &[Member]) -> Result<(), StoreError> {
+fn add_members(
+    conn: &Connection,
+    seq: i64,
+    group_id: &str,
+    members: &[Member],
+    diff: &mut MemberDiff,
+) -> Result<(), StoreError> {
     let mut missing = Vec::new();
     for member in members {
         let Some(kind) = resolve_member(conn, member)? else {
@@ -355,11 +439,18 @@ fn add_members(conn: &Connection, seq: i64, group_id: &str, members: &[Member]) 
             ))));
         }
         // An existing member stays; a display name sent with it again replaces the stored one.
-        conn.prepare_cached(
-            "INSERT INTO group_members (group_seq, member_id, member_type, display) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (group_seq, member_id) DO UPDATE SET display = coalesce(excluded.display, display)",
-        )?
-        .execute(params![seq, member.value, kind.as_str(), member.display])?;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO group_members (group_seq, member_id, member_type, display) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (group_seq, member_id) DO NOTHING",
+            )?
+            .execute(params![seq, member.value, kind.as_str(), member.display])?;
+        if inserted > 0 {
+            diff.added.push(member.value.clone());
+        } else if member.display.is_some() {
+            conn.prepare_cached("UPDATE group_members SET display = ?3 WHERE group_seq = ?1 AND member_id = ?2")?
+                .execute(params![seq, member.value, member.display])?;
+        }
     }
     if !missing.is_empty() {
         return Err(StoreError::Rejected(crate::scim::Error::invalid_value(format!(

@@ -30,11 +30,19 @@ fn applied_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
         .map(Option::flatten)
 }
 
-/// Refuses a newer database, then applies what is pending.
-pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// What opening the database migrated: the version it had (none for a new database) and the one it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Migrated {
+    pub from: Option<i64>,
+    pub to: i64,
+}
+
+/// Refuses a newer database, then applies what is pending; answers what was applied, if anything.
+pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<Option<Migrated>, StoreError> {
     let failed = |reason: String| StoreError::Migration { path: path.to_owned(), reason };
     let known = known_version();
-    if let Some(found) = applied_version(conn).map_err(|e| failed(e.to_string()))?
+    let before = applied_version(conn).map_err(|e| failed(e.to_string()))?;
+    if let Some(found) = before
         && found > known
     {
         return Err(StoreError::NewerSchema { path: path.to_owned(), found, known });
@@ -45,5 +53,7 @@ pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError
     if attempt.is_err() {
         attempt = migrations::runner().set_abort_divergent(true).set_abort_missing(true).run(conn);
     }
-    attempt.map(drop).map_err(|e| failed(e.to_string()))
+    attempt.map_err(|e| failed(e.to_string()))?;
+    let after = applied_version(conn).map_err(|e| failed(e.to_string()))?.unwrap_or(0);
+    Ok((before != Some(after)).then_some(Migrated { from: before, to: after }))
 }

@@ -10,6 +10,7 @@ mod access;
 mod activity;
 mod admins;
 mod assets;
+mod audit;
 mod directory;
 mod groups;
 mod listing;
@@ -36,6 +37,7 @@ pub use assets::{
     Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,
     PrincipalView, UserSummary,
 };
+pub use audit::{AuditPage, AuditQuery, Verification};
 pub use directory::{DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryQuery, DirectoryUser};
 pub use sessions::SessionRecord;
 pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
@@ -135,22 +137,39 @@ impl Store {
     /// applies pending migrations, and starts the writer thread. Nothing is served before this returns.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let marker = data_dir.join(COMMAND_MARKER_FILE);
-        Store::open_waiting(data_dir, BUSY_TIMEOUT, writer::Sharing::GivesWay(marker))
+        Store::open_waiting(data_dir, BUSY_TIMEOUT, writer::Sharing::GivesWay(marker), &crate::audit::Actor::server())
     }
 
     /// Opens (creating if needed) the database for a command run beside a server: as [`Store::open`], but
     /// its writes wait for the server's writer as long as it takes (up to two minutes) instead of failing.
     pub fn open_for_command(data_dir: &Path) -> Result<Store, StoreError> {
         let marker = data_dir.join(COMMAND_MARKER_FILE);
-        Store::open_waiting(data_dir, COMMAND_BUSY_TIMEOUT, writer::Sharing::Announces(marker))
+        let actor = crate::audit::Actor::cli(crate::audit::os_user());
+        Store::open_waiting(data_dir, COMMAND_BUSY_TIMEOUT, writer::Sharing::Announces(marker), &actor)
     }
 
-    fn open_waiting(data_dir: &Path, busy_timeout: Duration, sharing: writer::Sharing) -> Result<Store, StoreError> {
+    /// Opens the store; a migration it applies is recorded in the audit log as done by `actor`.
+    fn open_waiting(
+        data_dir: &Path,
+        busy_timeout: Duration,
+        sharing: writer::Sharing,
+        actor: &crate::audit::Actor,
+    ) -> Result<Store, StoreError> {
         prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let mut conn = open_connection(&path, false)?;
         conn.busy_timeout(busy_timeout).map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?;
-        migrations::apply(&mut conn, &path)?;
+        if let Some(migrated) = migrations::apply(&mut conn, &path)? {
+            let entry = crate::audit::Entry::new(
+                crate::audit::Action::MigrationsApplied,
+                Some(crate::audit::Target::named("database", path.display().to_string())),
+                serde_json::json!({ "fromVersion": migrated.from, "toVersion": migrated.to }),
+            );
+            // Immediate: a command and `serve` opening at the same moment append one after the other.
+            let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            audit::append(&transaction, actor, &entry)?;
+            transaction.commit()?;
+        }
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let writer = writer::Writer::start(conn, sharing)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
@@ -186,9 +205,10 @@ impl Store {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)).await.map(drop)
     }
 
-    /// Writes a consistent copy of the live database to `target`, which must not exist yet. Safe while
-    /// the server is writing: the copy is one read snapshot (`VACUUM INTO`).
-    pub async fn backup(&self, target: &Path) -> Result<(), StoreError> {
+    /// Writes a consistent copy of the live database to `target`, which must not exist yet, and records
+    /// it (by `actor`) in the audit log. Safe while the server is writing: the copy is one read snapshot
+    /// (`VACUUM INTO`).
+    pub async fn backup(&self, actor: &crate::audit::Actor, target: &Path) -> Result<(), StoreError> {
         if target.exists() {
             return Err(StoreError::Conflict(format!("backup target {}", target.display())));
         }
@@ -207,14 +227,22 @@ impl Store {
             .ok_or_else(|| StoreError::Internal(format!("backup path {} is not UTF-8", target.display())))?
             .to_owned();
         let path = self.inner.path.clone();
+        let copied = target_text.clone();
         tokio::task::spawn_blocking(move || {
             // VACUUM INTO needs a connection that may write its target; the source is only read.
             let conn = open_connection(&path, false)?;
-            conn.execute("VACUUM INTO ?1", [target_text])?;
-            Ok(())
+            conn.execute("VACUUM INTO ?1", [copied])?;
+            Ok::<_, StoreError>(())
         })
         .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
+        .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let bytes = std::fs::metadata(target).map(|meta| meta.len()).unwrap_or(0);
+        let entry = crate::audit::Entry::new(
+            crate::audit::Action::BackupTaken,
+            Some(crate::audit::Target::named("database", self.inner.path.display().to_string())),
+            serde_json::json!({ "copy": target_text, "bytes": bytes }),
+        );
+        self.audit(actor.clone(), entry).await
     }
 
     /// Counts of the writer's work so far (for tests and metrics).

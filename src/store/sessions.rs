@@ -6,7 +6,8 @@
 use rusqlite::{OptionalExtension, params};
 use time::{Duration, OffsetDateTime};
 
-use super::{AdminRecord, Store, StoreError, format_time, parse_time};
+use super::{AdminRecord, Store, StoreError, audit, format_time, parse_time};
+use crate::audit::{Action, Actor, Entry, Target};
 
 /// A live session and the admin it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,26 +20,33 @@ pub struct SessionRecord {
 }
 
 impl Store {
-    /// Stores a new session for `admin_id` (given as the hex SHA-256 of its id) that ends `lifetime`
-    /// from `at` at the latest. Expired sessions of every admin are swept out in the same write.
+    /// Stores a new session for `admin` (given as the hex SHA-256 of its id) that ends `lifetime` from
+    /// `at` at the latest, and records the sign-in by `actor` in the same write. Expired sessions are
+    /// ended (and recorded) by the server's sweep, [`Store::sweep_expired`].
     pub async fn create_session(
         &self,
+        actor: &Actor,
         id_hash: String,
-        admin_id: &str,
+        admin: &AdminRecord,
         at: OffsetDateTime,
         lifetime: Duration,
-        idle: Duration,
     ) -> Result<(), StoreError> {
-        let admin_id = admin_id.to_owned();
+        let admin = admin.clone();
+        let actor = actor.clone();
         self.write(move |conn| {
-            conn.prepare_cached("DELETE FROM admin_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2")?
-                .execute(params![format_time(at), format_time(at - idle)])?;
             let now = format_time(at);
+            let expires_at = format_time(at + lifetime);
             conn.prepare_cached(
                 "INSERT INTO admin_sessions (id_hash, admin_id, created_at, last_seen_at, expires_at)
                  VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![id_hash, admin_id, now, format_time(at + lifetime)])?;
+            .execute(params![id_hash, admin.id, now, expires_at])?;
+            let entry = Entry::new(
+                Action::SignedIn,
+                Some(Target::new("admin", admin.id.clone(), admin.username.clone())),
+                serde_json::json!({ "expiresAt": expires_at }),
+            );
+            audit::append(conn, &actor, &entry)?;
             Ok(())
         })
         .await
@@ -91,10 +99,15 @@ impl Store {
         .await
     }
 
-    /// Ends one session (sign-out).
-    pub async fn delete_session(&self, id_hash: String) -> Result<(), StoreError> {
+    /// Ends one session (sign-out by `actor`, the session's admin) and records it.
+    pub async fn delete_session(&self, actor: &Actor, id_hash: String) -> Result<(), StoreError> {
+        let actor = actor.clone();
         self.write(move |conn| {
-            conn.prepare_cached("DELETE FROM admin_sessions WHERE id_hash = ?1")?.execute([id_hash])?;
+            let ended = conn.prepare_cached("DELETE FROM admin_sessions WHERE id_hash = ?1")?.execute([id_hash])?;
+            if ended > 0 {
+                let target = Target { kind: "admin".into(), id: actor.id.clone(), name: actor.name.clone() };
+                audit::append(conn, &actor, &Entry::new(Action::SignedOut, Some(target), serde_json::json!(null)))?;
+            }
             Ok(())
         })
         .await

@@ -9,9 +9,11 @@
 use std::path::Path;
 
 use rusqlite::{OptionalExtension, Row, params};
+use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, format_time, now, parse_time};
+use super::{Store, StoreError, audit, format_time, now, parse_time};
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::credentials::{self, NewToken, Scope};
 
 const EPOCH_FILE: &str = "tokens.epoch";
@@ -95,6 +97,7 @@ impl Store {
     /// not stall the writer); the returned [`NewToken`] is the only place its text ever exists.
     pub async fn create_token(
         &self,
+        actor: &Actor,
         name: &str,
         scope: Scope,
         expires_in_days: Option<u32>,
@@ -116,12 +119,19 @@ impl Store {
             revoked_at: None,
         };
         let row = record.clone();
+        let actor = actor.clone();
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO api_tokens (id, name, scope, secret_hash, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![row.id, row.name, row.scope.as_str(), hash, row.created_at, row.expires_at],
             )?;
+            let entry = Entry::new(
+                Action::TokenCreated,
+                Some(Target::new("token", row.id.clone(), row.name.clone())),
+                json!({ "scope": row.scope.as_str(), "expiresAt": row.expires_at }),
+            );
+            audit::append(conn, &actor, &entry)?;
             Ok(())
         })
         .await?;
@@ -141,8 +151,9 @@ impl Store {
     }
 
     /// Revokes a token by id. Takes effect in a running server on its next request.
-    pub async fn revoke_token(&self, id: &str) -> Result<RevokeOutcome, StoreError> {
+    pub async fn revoke_token(&self, actor: &Actor, id: &str) -> Result<RevokeOutcome, StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         let outcome = self
             .write(move |conn| {
                 let found = conn
@@ -154,6 +165,12 @@ impl Store {
                 }
                 let revoked_at = format_time(now());
                 conn.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1", params![id, revoked_at])?;
+                let entry = Entry::new(
+                    Action::TokenRevoked,
+                    Some(Target::new("token", found.id.clone(), found.name.clone())),
+                    json!({ "scope": found.scope.as_str() }),
+                );
+                audit::append(conn, &actor, &entry)?;
                 Ok(RevokeOutcome::Revoked(TokenRecord { revoked_at: Some(revoked_at), ..found }))
             })
             .await?;

@@ -3,7 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{self, Table};
-use super::{Store, StoreError, format_time, now};
+use serde_json::{Value, json};
+
+use super::{Store, StoreError, audit, format_time, now};
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::scim::group::UserGroup;
 use crate::scim::list::{Found, ListQuery};
 use crate::scim::schema::ResourceKind;
@@ -54,9 +57,38 @@ fn parsed(user: UserText) -> Result<StoredUser, StoreError> {
     user.parse().map_err(|error| StoreError::Internal(error.detail))
 }
 
+/// What a change to a user does to who can do what, for the audit log: `active`, `userName` (what people
+/// are found by) and `externalId` (what sign-in matches) before and after, and whether a password was
+/// set. `None` when none of them changed: a profile edit (a title, a phone number) is not audited.
+fn access_changes(current: &StoredUser, draft: &UserDraft, password: &PasswordChange) -> Option<Value> {
+    let mut details = serde_json::Map::new();
+    let active = current.attributes.get("active").and_then(Value::as_bool).unwrap_or(true);
+    if active != draft.active {
+        details.insert("active".into(), json!({ "from": active, "to": draft.active }));
+    }
+    let user_name = current.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
+    if user_name != draft.user_name {
+        details.insert("userName".into(), json!({ "from": user_name, "to": draft.user_name }));
+    }
+    let external_id = current.attributes.get("externalId").and_then(Value::as_str);
+    if external_id != draft.external_id.as_deref() {
+        details.insert("externalId".into(), json!({ "from": external_id, "to": draft.external_id }));
+    }
+    if matches!(password, PasswordChange::Set(_)) {
+        details.insert("password".into(), json!("set"));
+    }
+    (!details.is_empty()).then_some(Value::Object(details))
+}
+
 impl Store {
     /// Creates a user; `userName` and e-mail addresses must be unused among live users (case-insensitively).
-    pub async fn create_user(&self, draft: UserDraft, password_hash: Option<String>) -> Result<StoredUser, StoreError> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        draft: UserDraft,
+        password_hash: Option<String>,
+    ) -> Result<StoredUser, StoreError> {
+        let actor = actor.clone();
         self.write(move |conn| {
             let user_name_key = crate::scim::user::fold(&draft.user_name);
             ensure_unique(conn, &draft, None)?;
@@ -82,6 +114,13 @@ impl Store {
             ])?;
             let seq = conn.last_insert_rowid();
             insert_emails(conn, seq, &draft.email_keys)?;
+            let details = json!({
+                "active": draft.active,
+                "externalId": draft.external_id,
+                "password": if password_hash.is_some() { Some("set") } else { None },
+            });
+            let target = Some(Target::new("user", id.clone(), draft.user_name.clone()));
+            audit::append(conn, &actor, &Entry::new(Action::UserCreated, target, details))?;
             Ok(StoredUser { id, attributes: draft.attributes, created: at.clone(), last_modified: at, version: 1 })
         })
         .await
@@ -92,6 +131,7 @@ impl Store {
     /// client requires (`If-Match`).
     pub async fn update_user<F>(
         &self,
+        actor: &Actor,
         id: &str,
         if_match: Option<Precondition>,
         change: F,
@@ -100,10 +140,15 @@ impl Store {
         F: FnOnce(&StoredUser) -> Result<(UserDraft, PasswordChange), crate::scim::Error> + Send + 'static,
     {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let (seq, current) = live_user(conn, &id)?;
             check_precondition(if_match.as_ref(), current.version)?;
             let (draft, password) = change(&current).map_err(StoreError::Rejected)?;
+            if let Some(details) = access_changes(&current, &draft, &password) {
+                let target = Some(Target::new("user", current.id.clone(), draft.user_name.clone()));
+                audit::append(conn, &actor, &Entry::new(Action::UserChanged, target, details))?;
+            }
             ensure_unique(conn, &draft, Some(seq))?;
             let at = format_time(now());
             let attributes = serde_json::Value::Object(draft.attributes.clone()).to_string();
@@ -143,8 +188,9 @@ impl Store {
 
     /// Deletes a live user for SCIM: the row becomes a tombstone (invisible to SCIM, its e-mail
     /// addresses and userName free again) so that what the platform keeps about the person survives.
-    pub async fn delete_user(&self, id: &str, if_match: Option<Precondition>) -> Result<(), StoreError> {
+    pub async fn delete_user(&self, actor: &Actor, id: &str, if_match: Option<Precondition>) -> Result<(), StoreError> {
         let id = id.to_owned();
+        let actor = actor.clone();
         self.write(move |conn| {
             let (seq, current) = live_user(conn, &id)?;
             check_precondition(if_match.as_ref(), current.version)?;
@@ -155,6 +201,9 @@ impl Store {
             .execute(params![seq, at])?;
             conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
             super::groups::forget_member(conn, &current.id)?;
+            let user_name = current.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
+            let target = Some(Target::new("user", current.id.clone(), user_name));
+            audit::append(conn, &actor, &Entry::new(Action::UserDeleted, target, json!(null)))?;
             Ok(())
         })
         .await

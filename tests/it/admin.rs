@@ -2,6 +2,7 @@
 //! sessions (cookie attributes, expiry, idle timeout), CSRF on every change, sign-in throttling, tokens,
 //! the directory views, activity recording, admin accounts, and the page's security headers.
 
+use crate::support::actor;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -852,7 +853,7 @@ async fn admins_manage_admins_and_their_passwords() {
     let gone = server.api(Method::DELETE, &format!("admins/{second_id}"), Some(&root)).send().await.unwrap();
     error(gone, StatusCode::NOT_FOUND).await;
     assert_eq!(
-        server.store.delete_admin(&root_id).await.unwrap(),
+        server.store.delete_admin(&actor(), &root_id).await.unwrap(),
         scimbox::store::AdminRemoval::Last,
         "the last admin cannot be removed"
     );

@@ -1,5 +1,6 @@
 //! HTTP tests through the in-process server seam on 127.0.0.1:0.
 
+use crate::support::actor;
 use reqwest::StatusCode;
 use scimbox::credentials::Scope;
 use serde_json::{Value, json};
@@ -75,7 +76,7 @@ async fn a_revoked_token_is_refused_on_the_next_request() {
     let id = scimbox::credentials::parse_token(&token).unwrap().id.to_owned();
     // A second store handle stands for another process (the CLI) sharing the data directory.
     let other = scimbox::store::Store::open(server.data_dir()).unwrap();
-    other.revoke_token(&id).await.unwrap();
+    other.revoke_token(&actor(), &id).await.unwrap();
     other.close().await;
 
     let body = scim_error(get_with(&server, Some(&authorization)).await, StatusCode::UNAUTHORIZED).await;

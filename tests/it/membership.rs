@@ -2,6 +2,7 @@
 //! kind of `MemberChange`, what a Replace writes, all-or-nothing failures, nesting and cycles, and the
 //! groups of a user (direct and indirect) as memberships, users and groups change.
 
+use crate::support::actor;
 use scimbox::scim::group::{self, GroupDraft, Member, MemberKind, MemberView, UserGroup};
 use scimbox::scim::patch::{self, MemberChange};
 use scimbox::scim::schema::ResourceKind;
@@ -17,12 +18,12 @@ fn open() -> (tempfile::TempDir, Store) {
 
 async fn new_user(store: &Store, name: &str) -> String {
     let draft = user::draft(&json!({"userName": name})).unwrap();
-    store.create_user(draft, None).await.expect("user created").id
+    store.create_user(&actor(), draft, None).await.expect("user created").id
 }
 
 async fn new_group(store: &Store, name: &str, members: Vec<Member>) -> String {
     let (draft, _) = group::draft(&json!({"displayName": name})).unwrap();
-    store.create_group(draft, members).await.expect("group created").id
+    store.create_group(&actor(), draft, members).await.expect("group created").id
 }
 
 fn member(id: &str) -> Member {
@@ -40,7 +41,7 @@ fn same(current: &scimbox::scim::group::StoredGroup) -> GroupDraft {
 
 /// Applies `changes` to group `id`, keeping its attributes.
 async fn change(store: &Store, id: &str, changes: Vec<MemberChange>) -> Result<(), StoreError> {
-    store.update_group(id, None, move |current| Ok((same(current), changes))).await.map(drop)
+    store.update_group(&actor(), id, None, move |current| Ok((same(current), changes))).await.map(drop)
 }
 
 async fn members(store: &Store, id: &str) -> Vec<MemberView> {
@@ -216,7 +217,7 @@ async fn remove_where_filters_on_member_type_from_the_patch_engine() {
     let changes = patch::apply(ResourceKind::Group, &outer, &mut attributes, &operations).unwrap();
     assert!(matches!(changes.as_slice(), [MemberChange::RemoveWhere(_)]), "{changes:?}");
     let draft = group::draft(&Value::Object(attributes)).unwrap().0;
-    store.update_group(&outer, None, move |_| Ok((draft, changes))).await.unwrap();
+    store.update_group(&actor(), &outer, None, move |_| Ok((draft, changes))).await.unwrap();
     assert_eq!(member_ids(&store, &outer).await, sorted(&[&a]), "only the nested group was removed");
 }
 
@@ -302,13 +303,13 @@ async fn deleting_users_and_groups_removes_their_memberships() {
     let team = new_group(&store, "Team", vec![member(&u), member(&v)]).await;
     let org = new_group(&store, "Org", vec![member(&team), member(&u)]).await;
 
-    store.delete_user(&u, None).await.unwrap();
+    store.delete_user(&actor(), &u, None).await.unwrap();
     assert_eq!(member_ids(&store, &team).await, sorted(&[&v]), "u left Team");
     assert_eq!(member_ids(&store, &org).await, sorted(&[&team]), "and Org");
     assert_eq!(groups_of(&store, &u).await, vec![], "a deleted user belongs to nothing");
     assert_eq!(groups_of(&store, &v).await, vec![(team.clone(), true), (org.clone(), false)]);
 
-    store.delete_group(&team, None).await.unwrap();
+    store.delete_group(&actor(), &team, None).await.unwrap();
     assert_eq!(groups_of(&store, &v).await, vec![], "with Team gone v is in no group");
     assert_eq!(member_ids(&store, &org).await, Vec::<String>::new(), "Team left Org");
     let conn = rusqlite::Connection::open(store.path()).unwrap();

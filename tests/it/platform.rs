@@ -3,6 +3,7 @@
 //! PUT, reactivation, user and group deletion), the Share dialog's list, extend ownership, who may call
 //! what, and the JSON errors.
 
+use crate::support::actor;
 use reqwest::{Method, StatusCode};
 use scimbox::credentials::Scope;
 use serde_json::{Value, json};
@@ -23,8 +24,8 @@ impl Platform {
     async fn start() -> Platform {
         let server = AdminServer::start().await;
         let session = server.set_up("root").await;
-        let scim = server.store.create_token("okta", Scope::Scim, None).await.unwrap().1.text();
-        let platform = server.store.create_token("capsules", Scope::Platform, None).await.unwrap().1.text();
+        let scim = server.store.create_token(&actor(), "okta", Scope::Scim, None).await.unwrap().1.text();
+        let platform = server.store.create_token(&actor(), "capsules", Scope::Platform, None).await.unwrap().1.text();
         Platform { server, session, scim, platform }
     }
 

@@ -2,6 +2,7 @@
 //! reasons through direct and nested groups, what deleting a user or a group does to assets and grants,
 //! permission lists, bulk imports, extend ownership, and the query plan of an access decision.
 
+use crate::support::actor;
 use scimbox::sharing::{AssetKind, Decision, Grant, Grantee, Level, UserStatus, Via};
 use scimbox::store::{AssetChange, AssetQuery, NewAsset, NewGrant, PrincipalView, Store, StoreError};
 use serde_json::json;
@@ -17,7 +18,7 @@ async fn user(store: &Store, name: &str) -> String {
         &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}),
     )
     .unwrap();
-    store.create_user(draft, None).await.unwrap().id
+    store.create_user(&actor(), draft, None).await.unwrap().id
 }
 
 async fn group(store: &Store, name: &str, members: &[&str]) -> String {
@@ -26,11 +27,11 @@ async fn group(store: &Store, name: &str, members: &[&str]) -> String {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members
     }))
     .unwrap();
-    store.create_group(draft, members.unwrap_or_default()).await.unwrap().id
+    store.create_group(&actor(), draft, members.unwrap_or_default()).await.unwrap().id
 }
 
 async fn asset(store: &Store, kind: AssetKind, name: &str, owner: &str) -> String {
-    store.create_asset(NewAsset { kind, name: name.into(), owner_id: owner.into() }).await.unwrap().id
+    store.create_asset(&actor(), NewAsset { kind, name: name.into(), owner_id: owner.into() }).await.unwrap().id
 }
 
 fn grant(grantee: Grantee, level: Level) -> Grant {
@@ -43,7 +44,7 @@ async fn level(store: &Store, user: &str, asset: &str) -> Option<Level> {
 
 async fn deactivate(store: &Store, id: &str, active: bool) {
     store
-        .update_user(id, None, move |current| {
+        .update_user(&actor(), id, None, move |current| {
             let mut body = serde_json::Value::Object(current.attributes.clone());
             body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
             body["active"] = json!(active);
@@ -61,18 +62,28 @@ async fn levels_are_checked_against_the_asset_kind() {
     let data = asset(&store, AssetKind::DataAsset, "sales.parquet", &owner).await;
     let capsule = asset(&store, AssetKind::Capsule, "Forecast", &owner).await;
 
-    let refused = store.set_asset_permissions(&data, vec![grant(Grantee::User(reader.clone()), Level::Editor)]).await;
+    let refused =
+        store.set_asset_permissions(&actor(), &data, vec![grant(Grantee::User(reader.clone()), Level::Editor)]).await;
     let Err(StoreError::Sharing(error)) = refused else { panic!("{refused:?}") };
     assert_eq!(error.to_string(), "a data asset has no editor level; its levels are viewer and owner");
     assert!(store.asset_permissions(&data).await.unwrap().grants.is_empty(), "a refused save changes nothing");
 
-    store.set_asset_permissions(&data, vec![grant(Grantee::User(reader.clone()), Level::Owner)]).await.unwrap();
-    store.set_asset_permissions(&capsule, vec![grant(Grantee::User(reader.clone()), Level::Editor)]).await.unwrap();
+    store
+        .set_asset_permissions(&actor(), &data, vec![grant(Grantee::User(reader.clone()), Level::Owner)])
+        .await
+        .unwrap();
+    store
+        .set_asset_permissions(&actor(), &capsule, vec![grant(Grantee::User(reader.clone()), Level::Editor)])
+        .await
+        .unwrap();
     assert_eq!(level(&store, &reader, &data).await, Some(Level::Owner));
     assert_eq!(level(&store, &reader, &capsule).await, Some(Level::Editor));
 
     let bulk = vec![NewGrant { asset_id: data.clone(), grantee: Grantee::User(reader.clone()), level: Level::Editor }];
-    assert!(matches!(store.import_grants(bulk).await, Err(StoreError::Sharing(_))), "imports are checked too");
+    assert!(
+        matches!(store.import_grants(&actor(), bulk).await, Err(StoreError::Sharing(_))),
+        "imports are checked too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,6 +99,7 @@ async fn effective_access_is_the_strongest_grant_direct_or_through_nested_groups
     assert_eq!(store.check_access(&ann, &capsule).await.unwrap().decision, Decision::NoGrant);
     store
         .set_asset_permissions(
+            &actor(),
             &capsule,
             vec![
                 grant(Grantee::User(ann.clone()), Level::Viewer),
@@ -135,10 +147,10 @@ async fn deleting_a_group_removes_its_grants_and_nothing_else() {
     for id in [&capsule, &pipeline] {
         let grants =
             vec![grant(Grantee::Group(team.clone()), Level::Editor), grant(Grantee::User(ann.clone()), Level::Viewer)];
-        store.set_asset_permissions(id, grants).await.unwrap();
+        store.set_asset_permissions(&actor(), id, grants).await.unwrap();
     }
     assert_eq!(store.group_assets(&team, 0, 50).await.unwrap().assets.total, 2);
-    store.delete_group(&team, None).await.unwrap();
+    store.delete_group(&actor(), &team, None).await.unwrap();
     for id in [&capsule, &pipeline] {
         let permissions = store.asset_permissions(id).await.unwrap();
         assert_eq!(permissions.grants.len(), 1, "only the group's grant is gone");
@@ -158,10 +170,13 @@ async fn a_deleted_owner_becomes_a_tombstone_and_ownership_can_be_extended() {
     let team = group(&store, "team", &[&heir]).await;
     let owned = asset(&store, AssetKind::Capsule, "Mine", &leaver).await;
     let data = asset(&store, AssetKind::DataAsset, "Theirs", &heir).await;
-    store.set_asset_permissions(&data, vec![grant(Grantee::User(leaver.clone()), Level::Owner)]).await.unwrap();
+    store
+        .set_asset_permissions(&actor(), &data, vec![grant(Grantee::User(leaver.clone()), Level::Owner)])
+        .await
+        .unwrap();
     assert!(store.asset_permissions(&owned).await.unwrap().owner_reachable);
 
-    store.delete_user(&leaver, None).await.unwrap();
+    store.delete_user(&actor(), &leaver, None).await.unwrap();
     let after = store.asset_permissions(&owned).await.unwrap();
     assert_eq!(after.asset.owner.id, leaver, "the asset keeps its owner of record");
     assert_eq!(after.asset.owner.status, UserStatus::Deleted);
@@ -177,24 +192,26 @@ async fn a_deleted_owner_becomes_a_tombstone_and_ownership_can_be_extended() {
     assert!(orphaning.unwrap_err().to_string().contains("FOREIGN KEY"));
 
     deactivate(&store, &idle, false).await;
-    let to_idle = store.extend_ownership(&leaver, Grantee::User(idle.clone())).await;
+    let to_idle = store.extend_ownership(&actor(), &leaver, Grantee::User(idle.clone())).await;
     assert!(matches!(&to_idle, Err(StoreError::Sharing(e)) if e.to_string().contains("deactivated")), "{to_idle:?}");
-    let to_self = store.extend_ownership(&leaver, Grantee::User(leaver.clone())).await;
+    let to_self = store.extend_ownership(&actor(), &leaver, Grantee::User(leaver.clone())).await;
     assert!(matches!(to_self, Err(StoreError::Sharing(_))));
-    let unknown = store.extend_ownership("nobody", Grantee::Group(team.clone())).await;
+    let unknown = store.extend_ownership(&actor(), "nobody", Grantee::Group(team.clone())).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
 
-    let outcome = store.extend_ownership(&leaver, Grantee::Group(team.clone())).await.unwrap();
+    let outcome = store.extend_ownership(&actor(), &leaver, Grantee::Group(team.clone())).await.unwrap();
     assert_eq!((outcome.assets, outcome.extended), (2, 2), "owned as owner of record, and through an Owner grant");
     assert!(store.asset_permissions(&owned).await.unwrap().owner_reachable);
     let Decision::Allowed(access) = store.check_access(&heir, &owned).await.unwrap().decision else { panic!() };
     assert_eq!(access.level, Level::Owner);
-    let again = store.extend_ownership(&leaver, Grantee::Group(team.clone())).await.unwrap();
+    let again = store.extend_ownership(&actor(), &leaver, Grantee::Group(team.clone())).await.unwrap();
     assert_eq!((again.assets, again.extended), (2, 0), "extending twice changes nothing");
 
-    let reowned = store.update_asset(&owned, AssetChange { owner_id: Some(heir.clone()), name: None }).await.unwrap();
+    let reowned =
+        store.update_asset(&actor(), &owned, AssetChange { owner_id: Some(heir.clone()), name: None }).await.unwrap();
     assert_eq!(reowned.owner.id, heir);
-    let to_tombstone = store.update_asset(&owned, AssetChange { owner_id: Some(leaver.clone()), name: None }).await;
+    let to_tombstone =
+        store.update_asset(&actor(), &owned, AssetChange { owner_id: Some(leaver.clone()), name: None }).await;
     assert!(matches!(to_tombstone, Err(StoreError::Sharing(_))), "a deleted user cannot become an owner");
 }
 
@@ -205,27 +222,30 @@ async fn saving_a_permission_list_is_checked_whole() {
     let ann = user(&store, "ann").await;
     let gone = user(&store, "gone").await;
     let capsule = asset(&store, AssetKind::Capsule, "Forecast", &owner).await;
-    store.set_asset_permissions(&capsule, vec![grant(Grantee::User(gone.clone()), Level::Viewer)]).await.unwrap();
-    store.delete_user(&gone, None).await.unwrap();
+    store
+        .set_asset_permissions(&actor(), &capsule, vec![grant(Grantee::User(gone.clone()), Level::Viewer)])
+        .await
+        .unwrap();
+    store.delete_user(&actor(), &gone, None).await.unwrap();
 
     // The dialog still lists the deleted user unchanged: saving it with a new row is fine.
     let keep =
         vec![grant(Grantee::User(gone.clone()), Level::Viewer), grant(Grantee::User(ann.clone()), Level::Editor)];
-    let saved = store.set_asset_permissions(&capsule, keep).await.unwrap();
+    let saved = store.set_asset_permissions(&actor(), &capsule, keep).await.unwrap();
     assert_eq!(saved.grants.len(), 2);
     let raise = vec![grant(Grantee::User(gone.clone()), Level::Editor)];
-    assert!(matches!(store.set_asset_permissions(&capsule, raise).await, Err(StoreError::Sharing(_))));
+    assert!(matches!(store.set_asset_permissions(&actor(), &capsule, raise).await, Err(StoreError::Sharing(_))));
     let unknown = vec![grant(Grantee::Group("no-such-group".into()), Level::Viewer)];
-    let refused = store.set_asset_permissions(&capsule, unknown).await.unwrap_err();
+    let refused = store.set_asset_permissions(&actor(), &capsule, unknown).await.unwrap_err();
     assert!(refused.to_string().contains("group \"no-such-group\""), "{refused}");
     let twice = vec![grant(Grantee::User(ann.clone()), Level::Viewer), grant(Grantee::User(ann.clone()), Level::Owner)];
-    assert!(matches!(store.set_asset_permissions(&capsule, twice).await, Err(StoreError::Sharing(_))));
+    assert!(matches!(store.set_asset_permissions(&actor(), &capsule, twice).await, Err(StoreError::Sharing(_))));
     assert_eq!(store.asset_permissions(&capsule).await.unwrap().grants.len(), 2, "refused saves changed nothing");
 
-    let emptied = store.set_asset_permissions(&capsule, vec![]).await.unwrap();
+    let emptied = store.set_asset_permissions(&actor(), &capsule, vec![]).await.unwrap();
     assert!(emptied.grants.is_empty());
     assert_eq!(emptied.asset.owner.id, owner, "the owner of record is not part of the list");
-    assert!(matches!(store.set_asset_permissions("nope", vec![]).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.set_asset_permissions(&actor(), "nope", vec![]).await, Err(StoreError::NotFound(_))));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,12 +255,15 @@ async fn assets_are_listed_by_kind_owner_and_text_and_bulk_writes_are_all_or_not
     let bob = user(&store, "bob").await;
     let new = |kind, name: &str, owner: &str| NewAsset { kind, name: name.into(), owner_id: owner.into() };
     let created = store
-        .create_assets(vec![
-            new(AssetKind::Capsule, "Churn model", &ann),
-            new(AssetKind::Capsule, "Forecast 100%", &bob),
-            new(AssetKind::Pipeline, "Nightly churn", &ann),
-            new(AssetKind::DataAsset, "customers_2024", &bob),
-        ])
+        .create_assets(
+            &actor(),
+            vec![
+                new(AssetKind::Capsule, "Churn model", &ann),
+                new(AssetKind::Capsule, "Forecast 100%", &bob),
+                new(AssetKind::Pipeline, "Nightly churn", &ann),
+                new(AssetKind::DataAsset, "customers_2024", &bob),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(created.len(), 4);
@@ -270,27 +293,32 @@ async fn assets_are_listed_by_kind_owner_and_text_and_bulk_writes_are_all_or_not
     assert_eq!((second.total, second.items.len(), second.items[0].name.as_str()), (4, 2, "Forecast 100%"));
 
     let bad_batch = vec![new(AssetKind::Capsule, "fine", &ann), new(AssetKind::Capsule, "  ", &ann)];
-    assert!(matches!(store.create_assets(bad_batch).await, Err(StoreError::Sharing(_))));
+    assert!(matches!(store.create_assets(&actor(), bad_batch).await, Err(StoreError::Sharing(_))));
     let orphan = vec![new(AssetKind::Capsule, "nobody's", "no-such-user")];
-    assert!(matches!(store.create_assets(orphan).await, Err(StoreError::Sharing(_))), "an asset needs a real owner");
+    assert!(
+        matches!(store.create_assets(&actor(), orphan).await, Err(StoreError::Sharing(_))),
+        "an asset needs a real owner"
+    );
     assert_eq!(list(AssetQuery::default()).await.0, 4, "a refused batch creates nothing");
 
     let grants = vec![
         NewGrant { asset_id: created[0].id.clone(), grantee: Grantee::User(bob.clone()), level: Level::Viewer },
         NewGrant { asset_id: "no-such-asset".into(), grantee: Grantee::User(bob.clone()), level: Level::Viewer },
     ];
-    assert!(store.import_grants(grants).await.is_err());
+    assert!(store.import_grants(&actor(), grants).await.is_err());
     assert_eq!(level(&store, &bob, &created[0].id).await, None, "a refused import grants nothing");
     let grants =
         vec![NewGrant { asset_id: created[0].id.clone(), grantee: Grantee::User(bob.clone()), level: Level::Viewer }];
-    assert_eq!(store.import_grants(grants).await.unwrap(), 1);
+    assert_eq!(store.import_grants(&actor(), grants).await.unwrap(), 1);
     assert_eq!(level(&store, &bob, &created[0].id).await, Some(Level::Viewer));
 
-    let renamed = store.update_asset(&created[0].id, AssetChange { name: Some(" Churn v2 ".into()), owner_id: None });
-    assert_eq!(renamed.await.unwrap().name, "Churn v2");
-    store.delete_asset(&created[0].id).await.unwrap();
+    let renamed = store
+        .update_asset(&actor(), &created[0].id, AssetChange { name: Some(" Churn v2 ".into()), owner_id: None })
+        .await;
+    assert_eq!(renamed.unwrap().name, "Churn v2");
+    store.delete_asset(&actor(), &created[0].id).await.unwrap();
     assert!(matches!(store.get_asset(&created[0].id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.delete_asset(&created[0].id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_asset(&actor(), &created[0].id).await, Err(StoreError::NotFound(_))));
 }
 
 /// The access decision is answered from indexes: every step of every statement's plan searches an index
@@ -303,7 +331,10 @@ async fn the_access_decision_uses_indexes_only() {
     let team = group(&store, "team", &[&ann]).await;
     group(&store, "department", &[&team]).await;
     let capsule = asset(&store, AssetKind::Capsule, "Forecast", &owner).await;
-    store.set_asset_permissions(&capsule, vec![grant(Grantee::Group(team.clone()), Level::Editor)]).await.unwrap();
+    store
+        .set_asset_permissions(&actor(), &capsule, vec![grant(Grantee::Group(team.clone()), Level::Editor)])
+        .await
+        .unwrap();
 
     let plan = store.explain_access(&ann, &capsule).await.unwrap();
     let text = plan.join("\n");

@@ -1,5 +1,6 @@
 //! Store tests against a real temporary SQLite database with the migrations applied.
 
+use crate::support::actor;
 use scimbox::credentials::Scope;
 use scimbox::scim::user::{UserDraft, draft};
 use scimbox::store::{Store, StoreError};
@@ -66,7 +67,7 @@ async fn a_file_that_is_not_a_database_is_reported_as_such() {
 #[tokio::test(flavor = "multi_thread")]
 async fn queued_writes_commit_as_one_group_and_a_failing_one_fails_alone() {
     let (_dir, store) = open();
-    store.create_user(user("taken"), None).await.unwrap();
+    store.create_user(&actor(), user("taken"), None).await.unwrap();
     let before = store.writer_stats();
 
     let hold = store.hold_writer().await.unwrap();
@@ -75,7 +76,7 @@ async fn queued_writes_commit_as_one_group_and_a_failing_one_fails_alone() {
         let store = store.clone();
         // The eleventh write collides with an existing userName (case-insensitively) and must fail alone.
         let name = if i == 10 { "TAKEN".to_owned() } else { format!("user{i}") };
-        writes.push(tokio::spawn(async move { store.create_user(user(&name), None).await }));
+        writes.push(tokio::spawn(async move { store.create_user(&actor(), user(&name), None).await }));
     }
     while store.queued_writes() < 20 {
         tokio::task::yield_now().await;
@@ -102,12 +103,12 @@ async fn queued_writes_commit_as_one_group_and_a_failing_one_fails_alone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_are_answered_while_the_writer_is_busy() {
     let (_dir, store) = open();
-    let created = store.create_user(user("reader"), None).await.unwrap();
+    let created = store.create_user(&actor(), user("reader"), None).await.unwrap();
     // The hold keeps a write transaction open on the writer thread; WAL readers do not wait for it.
     let hold = store.hold_writer().await.unwrap();
     let pending = {
         let store = store.clone();
-        tokio::spawn(async move { store.create_user(user("queued"), None).await })
+        tokio::spawn(async move { store.create_user(&actor(), user("queued"), None).await })
     };
     let found = store.get_user(&created.id).await.unwrap();
     assert_eq!(found.map(|u| u.id), Some(created.id.clone()));
@@ -123,7 +124,7 @@ async fn closing_commits_what_is_queued_and_refuses_more() {
     let hold = store.hold_writer().await.unwrap();
     let queued = {
         let store = store.clone();
-        tokio::spawn(async move { store.create_user(user("last"), None).await })
+        tokio::spawn(async move { store.create_user(&actor(), user("last"), None).await })
     };
     while store.queued_writes() < 1 {
         tokio::task::yield_now().await;
@@ -135,7 +136,7 @@ async fn closing_commits_what_is_queued_and_refuses_more() {
     drop(hold);
     closing.await.unwrap();
     assert!(queued.await.unwrap().is_ok(), "a write queued before close is committed");
-    let late = store.create_user(user("late"), None).await;
+    let late = store.create_user(&actor(), user("late"), None).await;
     assert_eq!(late.unwrap_err(), StoreError::Closed);
 }
 
@@ -143,7 +144,7 @@ async fn closing_commits_what_is_queued_and_refuses_more() {
 async fn tokens_are_stored_hashed_and_revocation_moves_the_epoch() {
     let (dir, store) = open();
     let epoch_before = store.token_epoch();
-    let (record, token) = store.create_token("okta", Scope::Scim, Some(30)).await.unwrap();
+    let (record, token) = store.create_token(&actor(), "okta", Scope::Scim, Some(30)).await.unwrap();
     assert_eq!(record.id, token.id);
     assert!(record.expires_at.is_some());
     assert_ne!(store.token_epoch(), epoch_before, "creating a token moves the epoch");
@@ -161,13 +162,13 @@ async fn tokens_are_stored_hashed_and_revocation_moves_the_epoch() {
 
     let store = Store::open(dir.path()).unwrap();
     let epoch = store.token_epoch();
-    let outcome = store.revoke_token(&record.id).await.unwrap();
+    let outcome = store.revoke_token(&actor(), &record.id).await.unwrap();
     assert!(matches!(outcome, scimbox::store::RevokeOutcome::Revoked(_)));
     assert_ne!(store.token_epoch(), epoch, "revoking moves the epoch");
     assert!(store.token_auth_rows().await.unwrap().is_empty(), "a revoked token is not live");
-    let again = store.revoke_token(&record.id).await.unwrap();
+    let again = store.revoke_token(&actor(), &record.id).await.unwrap();
     assert!(matches!(again, scimbox::store::RevokeOutcome::AlreadyRevoked(_)));
-    let missing = store.revoke_token("0000000000000000").await.unwrap_err();
+    let missing = store.revoke_token(&actor(), "0000000000000000").await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound(_)));
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -178,24 +179,24 @@ async fn tokens_are_stored_hashed_and_revocation_moves_the_epoch() {
 async fn a_backup_is_a_consistent_copy_and_never_overwrites() {
     let (dir, store) = open();
     for i in 0..50 {
-        store.create_user(user(&format!("backup{i}")), None).await.unwrap();
+        store.create_user(&actor(), user(&format!("backup{i}")), None).await.unwrap();
     }
     let target = dir.path().join("copy.db");
-    store.backup(&target).await.unwrap();
+    store.backup(&actor(), &target).await.unwrap();
     let copy = rusqlite::Connection::open(&target).unwrap();
     let check: String = copy.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
     assert_eq!(check, "ok");
     let users: i64 = copy.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
     assert_eq!(users, 50);
-    assert!(matches!(store.backup(&target).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.backup(&actor(), &target).await, Err(StoreError::Conflict(_))));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_are_unique_whatever_the_case() {
     let (_dir, store) = open();
     assert_eq!(store.admin_count().await.unwrap(), 0);
-    store.create_admin("Alice", "$argon2id$fake".into()).await.unwrap();
-    let error = store.create_admin("alice", "$argon2id$fake".into()).await.unwrap_err();
+    store.create_admin(&actor(), "Alice", "$argon2id$fake".into()).await.unwrap();
+    let error = store.create_admin(&actor(), "alice", "$argon2id$fake".into()).await.unwrap_err();
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
     assert_eq!(store.admin_count().await.unwrap(), 1);
 }
@@ -206,16 +207,16 @@ async fn the_data_is_readable_by_its_owner_only() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
     let store = Store::open(&dir).unwrap();
-    store.create_user(user("private"), None).await.unwrap();
+    store.create_user(&actor(), user("private"), None).await.unwrap();
     let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700, "data directory");
     assert_eq!(mode(&dir.join("scimbox.db")), 0o600, "database");
     assert_eq!(mode(&dir.join("scimbox.db-wal")), 0o600, "write-ahead log");
     let copy = parent.path().join("copy.db");
-    store.backup(&copy).await.unwrap();
+    store.backup(&actor(), &copy).await.unwrap();
     assert_eq!(mode(&copy), 0o600, "backup");
     let nowhere = parent.path().join("missing").join("copy.db");
-    let error = store.backup(&nowhere).await.unwrap_err();
+    let error = store.backup(&actor(), &nowhere).await.unwrap_err();
     assert!(error.to_string().contains("does not exist"), "{error}");
 }
 
@@ -245,7 +246,7 @@ async fn indexed_filters_are_answered_from_indexes() {
     for i in 0..50 {
         let body = json!({"userName": format!("u{i}"), "externalId": format!("x{i}"), "displayName": format!("U {i}"),
                           "emails": [{"value": format!("u{i}@example.com")}]});
-        store.create_user(draft(&body).unwrap(), None).await.unwrap();
+        store.create_user(&actor(), draft(&body).unwrap(), None).await.unwrap();
     }
     for filter in [
         r#"userName eq "u7""#,

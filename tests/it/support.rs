@@ -70,7 +70,7 @@ impl TestServer {
 
     /// A new token of `scope`; returns its full text.
     pub async fn token(&self, scope: Scope) -> String {
-        let (_, token) = self.store.create_token("test", scope, None).await.expect("token");
+        let (_, token) = self.store.create_token(&actor(), "test", scope, None).await.expect("token");
         token.text()
     }
 
@@ -96,4 +96,9 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The actor of the changes a test makes through the store directly: a command run by "test".
+pub fn actor() -> scimbox::audit::Actor {
+    scimbox::audit::Actor::cli("test".into())
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::session::{admin_json, check_throttle, hash_password, verify_password};
+use crate::audit::{Action, Entry, Target};
 use crate::credentials;
 use crate::http::App;
 use crate::http::json_api::{ApiError, ApiResult, answer, body, no_content};
@@ -42,7 +43,7 @@ pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> A
     let username = credentials::check_admin_name(&username).map_err(|e| ApiError::bad_request(e.to_string()))?;
     credentials::check_password(&username, &password).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, password).await?;
-    match app.store.create_admin(&username, hash).await {
+    match app.store.create_admin(&caller.actor(), &username, hash).await {
         Ok(admin) => {
             tracing::info!(admin = %caller.admin.username, added = %admin.username, "admin added in the page");
             Ok(answer(StatusCode::CREATED, &json!({ "admin": admin_json(&admin) })))
@@ -57,7 +58,7 @@ pub async fn remove(app: &App, caller: &Caller, id: &str) -> ApiResult {
     if id == caller.admin.id {
         return Err(ApiError::bad_request("you cannot remove yourself; another admin can"));
     }
-    match app.store.delete_admin(id).await {
+    match app.store.delete_admin(&caller.actor(), id).await {
         Ok(AdminRemoval::Removed(admin)) => {
             tracing::info!(admin = %caller.admin.username, removed = %admin.username, "admin removed in the page");
             Ok(no_content())
@@ -86,14 +87,21 @@ pub async fn change_password(app: &App, caller: &Caller, request: Request<Incomi
     let found = app.store.admin_credentials_by_id(&caller.admin.id).await?.ok_or_else(ApiError::unauthorized)?;
     let bounded = current_password.len() <= credentials::PASSWORD_MAX_BYTES;
     if !(bounded && verify_password(app, current_password, found.password_hash).await?) {
-        app.admin.throttle.failed(username, address, std::time::Instant::now());
+        let lock = app.admin.throttle.failed(username, address, std::time::Instant::now());
+        let target = Some(Target::new("admin", caller.admin.id.clone(), username.clone()));
+        let details = json!({ "reason": "the current password is wrong" });
+        app.store.audit(caller.actor(), Entry::new(Action::PasswordChangeFailed, target.clone(), details)).await?;
+        if let Some(lock) = lock {
+            let details = json!({ "lockedForSeconds": lock.as_secs().max(1), "knownName": true });
+            app.store.audit(caller.actor(), Entry::new(Action::LockedOut, target, details)).await?;
+        }
         return Err(ApiError::bad_request("the current password is wrong"));
     }
     app.admin.throttle.succeeded(username, address);
     credentials::check_password(&caller.admin.username, &new_password)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, new_password).await?;
-    app.store.set_admin_password(&caller.admin.id, hash, Some(caller.session_hash.clone())).await?;
+    app.store.set_admin_password(&caller.actor(), &caller.admin.id, hash, Some(caller.session_hash.clone())).await?;
     tracing::info!(admin = %caller.admin.username, "admin changed their password");
     Ok(no_content())
 }

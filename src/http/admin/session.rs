@@ -15,6 +15,7 @@ use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::credentials;
 use crate::hashing::Lane;
 use crate::http::App;
@@ -43,13 +44,15 @@ fn cookie(app: &App, value: &str, max_age: u64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("scimbox_session=; Path=/; Max-Age=0"))
 }
 
-/// Starts a session for `admin` and answers with its cookie and what the page needs.
-async fn start_session(app: &App, admin: &AdminRecord, status: StatusCode) -> ApiResult {
+/// Starts a session for `admin`, signing in from `address`, and answers with its cookie and what the page
+/// needs.
+async fn start_session(app: &App, admin: &AdminRecord, address: Option<IpAddr>, status: StatusCode) -> ApiResult {
     let id = credentials::random_hex(ID_BYTES).map_err(|e| ApiError::internal(e.to_string()))?;
     let settings = &app.config.admin;
     let now = crate::store::now();
     let lifetime = duration(settings.session_lifetime);
-    app.store.create_session(hash_id(&id), &admin.id, now, lifetime, duration(settings.session_idle_timeout)).await?;
+    let actor = Actor::admin(&admin.id, &admin.username, address);
+    app.store.create_session(&actor, hash_id(&id), admin, now, lifetime).await?;
     let expires_at = crate::store::format_time(now + lifetime);
     let mut response =
         answer(status, &json!({ "admin": admin_json(admin), "csrfToken": csrf_for(&id), "expiresAt": expires_at }));
@@ -106,11 +109,22 @@ pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
         Some(found) if matches => {
             app.admin.throttle.succeeded(&username, address);
             tracing::info!(admin = %found.admin.username, "admin signed in");
-            start_session(app, &found.admin, StatusCode::OK).await
+            start_session(app, &found.admin, address, StatusCode::OK).await
         }
         _ => {
-            app.admin.throttle.failed(&username, address, Instant::now());
+            let lock = app.admin.throttle.failed(&username, address, Instant::now());
             tracing::info!(address = ?address, "failed admin sign-in");
+            // The name is recorded only when an admin has it: what someone typed into the name field can
+            // be a password.
+            let target = found.as_ref().map(|f| Target::new("admin", f.admin.id.clone(), f.admin.username.clone()));
+            let details = json!({ "knownName": found.is_some() });
+            app.store
+                .audit(Actor::anonymous(address), Entry::new(Action::SignInFailed, target.clone(), details))
+                .await?;
+            if let Some(lock) = lock {
+                let details = json!({ "lockedForSeconds": lock.as_secs().max(1), "knownName": found.is_some() });
+                app.store.audit(Actor::anonymous(address), Entry::new(Action::LockedOut, target, details)).await?;
+            }
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "the user name or the password is wrong"))
         }
     }
@@ -118,7 +132,7 @@ pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
 
 /// `POST /admin/api/logout`: ends the session and clears the cookie.
 pub async fn logout(app: &App, caller: &Caller) -> ApiResult {
-    app.store.delete_session(caller.session_hash.clone()).await?;
+    app.store.delete_session(&caller.actor(), caller.session_hash.clone()).await?;
     let mut response = no_content();
     response.headers_mut().insert(header::SET_COOKIE, cookie(app, "", 0));
     Ok(response)
@@ -158,6 +172,7 @@ pub async fn setup(app: &App, request: Request<Incoming>) -> ApiResult {
     if app.store.admin_count().await? > 0 {
         return Err(setup_done());
     }
+    let address = client_ip(&request);
     let Setup { code, username, password } = body(request).await?;
     if !app.check_setup_code(code.trim()) {
         return Err(ApiError::new(
@@ -169,12 +184,13 @@ pub async fn setup(app: &App, request: Request<Incoming>) -> ApiResult {
     let username = credentials::check_admin_name(&username).map_err(|e| ApiError::bad_request(e.to_string()))?;
     credentials::check_password(&username, &password).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hash = hash_password(app, password).await?;
-    let admin = match app.store.create_first_admin(&username, hash).await {
+    let holder = Actor { name: Some("holder of the setup link".into()), ..Actor::anonymous(address) };
+    let admin = match app.store.create_first_admin(&holder, &username, hash).await {
         Ok(admin) => admin,
         Err(StoreError::Conflict(_)) => return Err(setup_done()),
         Err(error) => return Err(error.into()),
     };
     app.clear_setup_code();
     tracing::info!(admin = %admin.username, "first admin created with the setup link");
-    start_session(app, &admin, StatusCode::CREATED).await
+    start_session(app, &admin, address, StatusCode::CREATED).await
 }

@@ -77,7 +77,7 @@ pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> A
     if expires_in_days.is_some_and(|days| !(1..=36_500).contains(&days)) {
         return Err(ApiError::bad_request("expiresInDays must be from 1 to 36500, or left out for no expiry"));
     }
-    let (record, token) = app.store.create_token(&name, scope, expires_in_days).await?;
+    let (record, token) = app.store.create_token(&caller.actor(), &name, scope, expires_in_days).await?;
     tracing::info!(admin = %caller.admin.username, token = %record.id, name = %record.name, "token created in the page");
     Ok(answer(StatusCode::CREATED, &json!({ "token": token_json(&record), "secret": token.text() })))
 }
@@ -87,7 +87,7 @@ pub async fn revoke(app: &App, caller: &Caller, id: &str) -> ApiResult {
     if !credentials::is_token_id(id) {
         return Err(ApiError::not_found(format!("there is no token {id:?}")));
     }
-    match app.store.revoke_token(id).await {
+    match app.store.revoke_token(&caller.actor(), id).await {
         Ok(RevokeOutcome::Revoked(token)) => {
             tracing::info!(admin = %caller.admin.username, token = %token.id, "token revoked in the page");
             Ok(answer(StatusCode::OK, &json!({ "token": token_json(&token), "alreadyRevoked": false })))

@@ -136,7 +136,7 @@ pub async fn extend_ownership(app: &App, caller: &Caller, request: Request<Incom
     };
     let Extend { to } = json_api::body(request).await?;
     let heir = grantee(&to.kind, to.id)?;
-    let outcome = app.store.extend_ownership(id, heir.clone()).await?;
+    let outcome = app.store.extend_ownership(&caller.actor(), id, heir.clone()).await?;
     tracing::info!(admin = %signed_in.admin.username, user = %id, heir = %heir.describe(), extended = outcome.extended, "ownership extended");
     ok(
         &json!({ "user": id, "to": { "type": heir.type_str(), "id": heir.id() }, "assets": outcome.assets, "extended": outcome.extended }),

@@ -7,7 +7,7 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{asset_json, group_json, ok, user_json};
+use super::{Caller, asset_json, group_json, ok, user_json};
 use crate::http::App;
 use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Grant, Grantee, Level};
@@ -43,10 +43,10 @@ struct Create {
 }
 
 /// `POST /api/v1/assets`: 201 with the asset and its `Location`.
-pub async fn create(app: &App, request: Request<Incoming>) -> ApiResult {
+pub async fn create(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
     let Create { kind, name, owner } = json_api::body(request).await?;
     let kind = AssetKind::parse(&kind).map_err(bad)?;
-    let asset = app.store.create_asset(NewAsset { kind, name, owner_id: owner }).await?;
+    let asset = app.store.create_asset(&caller.actor(), NewAsset { kind, name, owner_id: owner }).await?;
     let mut response = json_api::answer(StatusCode::CREATED, &asset_json(&asset));
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{}", asset.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -68,17 +68,17 @@ struct Update {
 }
 
 /// `PATCH /api/v1/assets/{id}`: rename (`name`) and/or re-own (`owner`).
-pub async fn update(app: &App, request: Request<Incoming>, id: &str) -> ApiResult {
+pub async fn update(app: &App, caller: &Caller, request: Request<Incoming>, id: &str) -> ApiResult {
     let Update { name, owner } = json_api::body(request).await?;
     if name.is_none() && owner.is_none() {
         return Err(ApiError::bad_request("send a new \"name\", a new \"owner\" (a user id), or both"));
     }
-    ok(&asset_json(&app.store.update_asset(id, AssetChange { name, owner_id: owner }).await?))
+    ok(&asset_json(&app.store.update_asset(&caller.actor(), id, AssetChange { name, owner_id: owner }).await?))
 }
 
 /// `DELETE /api/v1/assets/{id}`: the asset and its grants.
-pub async fn delete(app: &App, id: &str) -> ApiResult {
-    app.store.delete_asset(id).await?;
+pub async fn delete(app: &App, caller: &Caller, id: &str) -> ApiResult {
+    app.store.delete_asset(&caller.actor(), id).await?;
     Ok(json_api::no_content())
 }
 
@@ -133,11 +133,11 @@ pub fn grantee(kind: &str, id: String) -> Result<Grantee, ApiError> {
 }
 
 /// `PUT /api/v1/assets/{id}/permissions`: replaces the list (the Share dialog's *Save*), all or nothing.
-pub async fn set_permissions(app: &App, request: Request<Incoming>, id: &str) -> ApiResult {
+pub async fn set_permissions(app: &App, caller: &Caller, request: Request<Incoming>, id: &str) -> ApiResult {
     let Replace { permissions } = json_api::body(request).await?;
     let mut grants = Vec::with_capacity(permissions.len());
     for row in permissions {
         grants.push(Grant { grantee: grantee(&row.kind, row.id)?, level: Level::parse(&row.level).map_err(bad)? });
     }
-    ok(&permissions_json(&app.store.set_asset_permissions(id, grants).await?))
+    ok(&permissions_json(&app.store.set_asset_permissions(&caller.actor(), id, grants).await?))
 }

@@ -10,6 +10,8 @@
 mod access;
 mod assets;
 
+use std::net::IpAddr;
+
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,11 +19,12 @@ use serde_json::{Value, json};
 
 use super::App;
 use super::Exchange;
-use super::auth::AuthError;
+use super::auth::{AuthError, Principal};
 use super::json_api::{self, ApiError, ApiResult};
 use super::reply::Body;
 use super::request::client_ip;
 use super::session;
+use crate::audit::{Action, Actor, Entry, Target};
 use crate::credentials::Scope;
 use crate::sharing::{Access, Source, Via};
 use crate::store::{Asset, GroupSummary, UserSummary};
@@ -29,10 +32,20 @@ use crate::store::{Asset, GroupSummary, UserSummary};
 /// Who is calling the platform API.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// A service, with a `platform` token.
-    Service,
+    /// A service, with a `platform` token, from an address.
+    Service(Principal, Option<IpAddr>),
     /// An admin signed in to the page.
     Admin(session::Caller),
+}
+
+impl Caller {
+    /// The caller as the audit log names the actor of a change.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Caller::Service(principal, address) => Actor::token(&principal.token_id, &principal.token_name, *address),
+            Caller::Admin(admin) => admin.actor(),
+        }
+    }
 }
 
 /// Serves `/api/v1/{rest}`: every route of the platform API is in the `match` below.
@@ -44,12 +57,12 @@ pub async fn route(app: &App, request: Request<Incoming>, rest: &[&str], exchang
     let method = request.method().clone();
     let result = match (&method, rest) {
         (&Method::GET, ["assets"]) => assets::list(app, &request).await,
-        (&Method::POST, ["assets"]) => assets::create(app, request).await,
+        (&Method::POST, ["assets"]) => assets::create(app, &caller, request).await,
         (&Method::GET, ["assets", id]) => assets::get(app, id).await,
-        (&Method::PATCH, ["assets", id]) => assets::update(app, request, id).await,
-        (&Method::DELETE, ["assets", id]) => assets::delete(app, id).await,
+        (&Method::PATCH, ["assets", id]) => assets::update(app, &caller, request, id).await,
+        (&Method::DELETE, ["assets", id]) => assets::delete(app, &caller, id).await,
         (&Method::GET, ["assets", id, "permissions"]) => assets::permissions(app, id).await,
-        (&Method::PUT, ["assets", id, "permissions"]) => assets::set_permissions(app, request, id).await,
+        (&Method::PUT, ["assets", id, "permissions"]) => assets::set_permissions(app, &caller, request, id).await,
         (&Method::GET, ["users"]) => access::find_user(app, &request).await,
         (&Method::GET, ["users", id]) => access::user(app, id).await,
         (&Method::GET, ["users", id, "assets"]) => access::user_assets(app, &request, id).await,
@@ -70,10 +83,15 @@ pub async fn route(app: &App, request: Request<Incoming>, rest: &[&str], exchang
 async fn authenticate(app: &App, request: &Request<Incoming>, exchange: &mut Exchange) -> Result<Caller, ApiError> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let client = client_ip(request);
-        let principal =
-            app.tokens.authenticate(Some(value.as_bytes()), Scope::Platform, client).await.map_err(auth_error)?;
-        exchange.principal = Some(principal);
-        return Ok(Caller::Service);
+        let principal = match app.tokens.authenticate(Some(value.as_bytes()), Scope::Platform, client).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                record_refusal(app, value.as_bytes(), client, &error).await?;
+                return Err(auth_error(error));
+            }
+        };
+        exchange.principal = Some(principal.clone());
+        return Ok(Caller::Service(principal, client));
     }
     admin_session(app, request).await.map(Caller::Admin).map_err(|error| {
         if error.status == StatusCode::UNAUTHORIZED {
@@ -92,6 +110,28 @@ async fn authenticate(app: &App, request: &Request<Incoming>, exchange: &mut Exc
 /// CSRF header).
 async fn admin_session(app: &App, request: &Request<Incoming>) -> Result<session::Caller, ApiError> {
     session::authenticate(app, request).await
+}
+
+/// Records a refused token in the audit log, within the address's budget (`throttle::RecordBudget`): by
+/// the token's public id when the header has a token's shape, never its secret. A lockout is recorded by
+/// the verifier when it begins; refusals while it lasts and overload are not refusals of the token.
+async fn record_refusal(app: &App, header: &[u8], client: Option<IpAddr>, error: &AuthError) -> Result<(), ApiError> {
+    if matches!(error, AuthError::Throttled(_) | AuthError::Overloaded | AuthError::Store(_)) {
+        return Ok(());
+    }
+    let Some(left_out) = app.audit_budget.take(client, std::time::Instant::now()) else {
+        app.refusals_left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    };
+    let id = std::str::from_utf8(header)
+        .ok()
+        .and_then(|text| text.strip_prefix("Bearer "))
+        .and_then(|token| crate::credentials::parse_token(token.trim()).ok())
+        .map(|token| token.id.to_owned());
+    let target = id.map(|id| Target { kind: "token".into(), id: Some(id), name: None });
+    let details = json!({ "reason": error.to_string(), "refusalsLeftOutBefore": left_out });
+    app.store.audit(Actor::anonymous(client), Entry::new(Action::TokenRefused, target, details)).await?;
+    Ok(())
 }
 
 fn auth_error(error: AuthError) -> ApiError {

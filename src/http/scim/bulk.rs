@@ -9,9 +9,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::{parse_json, tag_version};
+use crate::audit::Actor;
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::request::{base_url, read_body};
+use crate::http::request::{actor, base_url, read_body};
 use crate::scim::bulk::{self, Method, Operation, Outcome};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{self};
@@ -19,6 +20,7 @@ use crate::store::Precondition;
 
 pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
     let base = base_url(app, &request);
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
     let request = bulk::parse_request(&parse_json(&body)?, app.config.limits.bulk_max_operations)?;
 
@@ -66,7 +68,7 @@ pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Bo
                             scim::Error::invalid_value(format!("it refers to bulkId:{broken}, whose operation failed")),
                         ))
                     } else if references.iter().all(|r| resolved.contains_key(r)) {
-                        let outcome = run(app, &base, &bulk::substitute(operation, &resolved)).await;
+                        let outcome = run(app, &actor, &base, &bulk::substitute(operation, &resolved)).await;
                         if let Some(bulk_id) = &operation.bulk_id {
                             match (&outcome.error, &outcome.location) {
                                 (None, Some(location)) => {
@@ -125,7 +127,7 @@ fn failure(operation: Option<&Operation>, status: Option<u16>, error: scim::Erro
 }
 
 /// Runs one operation whose references are all substituted.
-async fn run(app: &App, base: &str, operation: &Operation) -> Outcome {
+async fn run(app: &App, actor: &Actor, base: &str, operation: &Operation) -> Outcome {
     let target = match bulk::parse_path(operation.method, &operation.path) {
         Ok(target) => target,
         Err(error) => return failure(Some(operation), None, error),
@@ -146,30 +148,36 @@ async fn run(app: &App, base: &str, operation: &Operation) -> Outcome {
     };
     let location = |kind: ResourceKind, id: &str| Some(kind.location(base, id));
     let result = match (operation.method, target.kind) {
-        (Method::Post, ResourceKind::User) => {
-            super::users::create_from(app, &data).await.map(|u| done(location(target.kind, &u.id), Some(u.etag()), 201))
-        }
-        (Method::Post, ResourceKind::Group) => super::groups::create_from(app, &data)
+        (Method::Post, ResourceKind::User) => super::users::create_from(app, actor, &data)
+            .await
+            .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 201)),
+        (Method::Post, ResourceKind::Group) => super::groups::create_from(app, actor, &data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 201)),
-        (Method::Put, ResourceKind::User) => super::users::replace_from(app, id, precondition, &data)
+        (Method::Put, ResourceKind::User) => super::users::replace_from(app, actor, id, precondition, &data)
             .await
             .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
-        (Method::Put, ResourceKind::Group) => super::groups::replace_from(app, id, precondition, &data)
+        (Method::Put, ResourceKind::Group) => super::groups::replace_from(app, actor, id, precondition, &data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 200)),
-        (Method::Patch, ResourceKind::User) => super::users::patch_from(app, id, precondition, &data)
+        (Method::Patch, ResourceKind::User) => super::users::patch_from(app, actor, id, precondition, &data)
             .await
             .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
-        (Method::Patch, ResourceKind::Group) => super::groups::patch_from(app, id, precondition, &data)
+        (Method::Patch, ResourceKind::Group) => super::groups::patch_from(app, actor, id, precondition, &data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 204)),
-        (Method::Delete, ResourceKind::User) => {
-            app.store.delete_user(id, precondition).await.map_err(reply::store_error).map(|()| done(None, None, 204))
-        }
-        (Method::Delete, ResourceKind::Group) => {
-            app.store.delete_group(id, precondition).await.map_err(reply::store_error).map(|()| done(None, None, 204))
-        }
+        (Method::Delete, ResourceKind::User) => app
+            .store
+            .delete_user(actor, id, precondition)
+            .await
+            .map_err(reply::store_error)
+            .map(|()| done(None, None, 204)),
+        (Method::Delete, ResourceKind::Group) => app
+            .store
+            .delete_group(actor, id, precondition)
+            .await
+            .map_err(reply::store_error)
+            .map(|()| done(None, None, 204)),
     };
     result.unwrap_or_else(|error| failure(Some(operation), None, error))
 }

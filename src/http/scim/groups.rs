@@ -12,9 +12,10 @@ use super::{
     if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json, projection, query_params,
     resource_bytes,
 };
+use crate::audit::Actor;
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::request::{base_url, read_body};
+use crate::http::request::{actor, base_url, read_body};
 use crate::scim::group::{self, MemberView, StoredGroup};
 use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, MemberChange};
@@ -79,8 +80,9 @@ fn respond(
 pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let stored = create_from(app, &parse_json(&body)?).await?;
+    let stored = create_from(app, &actor, &parse_json(&body)?).await?;
     let members = if projection.wants(KIND, "members") {
         app.store.get_group(&stored.id, true).await.map_err(reply::store_error)?.and_then(|(_, members)| members)
     } else {
@@ -90,9 +92,9 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
 }
 
 /// Creates a group from a request body (also for `/Bulk`).
-pub(super) async fn create_from(app: &App, body: &Value) -> Result<StoredGroup, scim::Error> {
+pub(super) async fn create_from(app: &App, actor: &Actor, body: &Value) -> Result<StoredGroup, scim::Error> {
     let (draft, members) = group::draft(body)?;
-    app.store.create_group(draft, members.unwrap_or_default()).await.map_err(reply::store_error)
+    app.store.create_group(actor, draft, members.unwrap_or_default()).await.map_err(reply::store_error)
 }
 
 /// `GET /Groups/{id}`. Members are read only when shown, and then written straight into the response.
@@ -140,8 +142,9 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let stored = replace_from(app, id, precondition, &parse_json(&body)?).await?;
+    let stored = replace_from(app, &actor, id, precondition, &parse_json(&body)?).await?;
     let members = read_members(app, &stored, &projection).await?;
     Ok(respond(StatusCode::OK, &stored, members.as_deref(), &base, &projection))
 }
@@ -149,13 +152,17 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
 /// Replaces a group with a request body (also for `/Bulk`).
 pub(super) async fn replace_from(
     app: &App,
+    actor: &Actor,
     id: &str,
     precondition: Option<Precondition>,
     body: &Value,
 ) -> Result<StoredGroup, scim::Error> {
     let (draft, members) = group::draft(body)?;
     let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
-    app.store.update_group(id, precondition, move |_current| Ok((draft, changes))).await.map_err(reply::store_error)
+    app.store
+        .update_group(actor, id, precondition, move |_current| Ok((draft, changes)))
+        .await
+        .map_err(reply::store_error)
 }
 
 /// `PATCH /Groups/{id}`: attribute operations and membership changes in one write. Answers 204, as Okta
@@ -167,8 +174,9 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let wants_body = params.attributes.is_some() || params.excluded_attributes.is_some();
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
+    let actor = actor(&request);
     let body = parse_json(&read_body(request, app.config.limits.max_body_bytes).await?)?;
-    let stored = patch_from(app, id, precondition, &body).await?;
+    let stored = patch_from(app, &actor, id, precondition, &body).await?;
     // What the Activity page says about this request: the membership changes, which the answer lacks.
     let name = stored.attributes.get("displayName").and_then(Value::as_str).unwrap_or(id);
     let note = crate::http::recorder::group_patch_note(&body, name);
@@ -193,13 +201,14 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
 /// Applies a PATCH request body to a group (also for `/Bulk`).
 pub(super) async fn patch_from(
     app: &App,
+    actor: &Actor,
     id: &str,
     precondition: Option<Precondition>,
     body: &Value,
 ) -> Result<StoredGroup, scim::Error> {
     let operations = patch::parse_request(body, app.config.limits.patch_max_operations)?;
     app.store
-        .update_group(id, precondition, move |current| {
+        .update_group(actor, id, precondition, move |current| {
             let mut attributes = current.attributes.clone();
             let changes = patch::apply(KIND, &current.id, &mut attributes, &operations)?;
             let (draft, _) = group::draft(&Value::Object(attributes))?;
@@ -223,7 +232,7 @@ async fn read_members(
 /// `DELETE /Groups/{id}`.
 pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
     let precondition = if_match(&request);
-    app.store.delete_group(id, precondition).await.map_err(reply::store_error)?;
+    app.store.delete_group(&actor(&request), id, precondition).await.map_err(reply::store_error)?;
     Ok(no_content())
 }
 

@@ -10,9 +10,10 @@ use super::{
     hash_password, if_match, if_none_match, list_query, list_request, no_content, not_modified, parse_json, projection,
     resource,
 };
+use crate::audit::Actor;
 use crate::http::App;
 use crate::http::reply::{self, Body};
-use crate::http::request::{base_url, read_body};
+use crate::http::request::{actor, base_url, read_body};
 use crate::scim::group::{UserGroup, render_user_groups};
 use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, PatchOp};
@@ -61,8 +62,9 @@ async fn respond(
 pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Body>, scim::Error> {
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let stored = create_from(app, &parse_json(&body)?).await?;
+    let stored = create_from(app, &actor, &parse_json(&body)?).await?;
     // A user just created is in no group (its id was unknown until now), so its groups are not read.
     let rendered = render_with(&stored, &[], &base, &projection);
     let location = KIND.location(&base, &stored.id);
@@ -73,13 +75,13 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
 }
 
 /// Creates a user from a request body (also for `/Bulk`).
-pub(super) async fn create_from(app: &App, body: &Value) -> Result<StoredUser, scim::Error> {
+pub(super) async fn create_from(app: &App, actor: &Actor, body: &Value) -> Result<StoredUser, scim::Error> {
     let mut draft = user::draft(body)?;
     let password_hash = match draft.password.take() {
         Some(password) => Some(hash_password(app, password).await?),
         None => None,
     };
-    app.store.create_user(draft, password_hash).await.map_err(reply::store_error)
+    app.store.create_user(actor, draft, password_hash).await.map_err(reply::store_error)
 }
 
 /// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
@@ -99,14 +101,16 @@ pub async fn replace(app: &App, request: Request<Incoming>, id: &str) -> Result<
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let stored = replace_from(app, id, precondition, &parse_json(&body)?).await?;
+    let stored = replace_from(app, &actor, id, precondition, &parse_json(&body)?).await?;
     respond(app, &stored, &base, &projection).await
 }
 
 /// Replaces a user with a request body (also for `/Bulk`).
 pub(super) async fn replace_from(
     app: &App,
+    actor: &Actor,
     id: &str,
     precondition: Option<Precondition>,
     body: &Value,
@@ -116,7 +120,10 @@ pub(super) async fn replace_from(
         Some(password) => PasswordChange::Set(hash_password(app, password).await?),
         None => PasswordChange::Keep,
     };
-    app.store.update_user(id, precondition, move |_current| Ok((draft, password))).await.map_err(reply::store_error)
+    app.store
+        .update_user(actor, id, precondition, move |_current| Ok((draft, password)))
+        .await
+        .map_err(reply::store_error)
 }
 
 /// `PATCH /Users/{id}`: the operations are applied to the stored user inside one write, the result is
@@ -125,14 +132,16 @@ pub async fn patch(app: &App, request: Request<Incoming>, id: &str) -> Result<Re
     let base = base_url(app, &request);
     let projection = projection(&request, KIND)?;
     let precondition = if_match(&request);
+    let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let stored = patch_from(app, id, precondition, &parse_json(&body)?).await?;
+    let stored = patch_from(app, &actor, id, precondition, &parse_json(&body)?).await?;
     respond(app, &stored, &base, &projection).await
 }
 
 /// Applies a PATCH request body to a user (also for `/Bulk`).
 pub(super) async fn patch_from(
     app: &App,
+    actor: &Actor,
     id: &str,
     precondition: Option<Precondition>,
     body: &Value,
@@ -173,7 +182,7 @@ pub(super) async fn patch_from(
         .map_err(|e| scim::Error::internal(format!("the PATCH could not be applied: {e}")))?
     };
     app.store
-        .update_user(id, precondition, move |current| match prepared {
+        .update_user(actor, id, precondition, move |current| match prepared {
             (version, outcome) if version == current.version => outcome,
             _ => patched(current, &operations, hashes),
         })
@@ -227,7 +236,7 @@ fn passwords_in(operations: &[PatchOp]) -> Vec<String> {
 /// `DELETE /Users/{id}`: 204, and the user is gone from SCIM (kept as a tombstone for the platform).
 pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<Response<Body>, scim::Error> {
     let precondition = if_match(&request);
-    app.store.delete_user(id, precondition).await.map_err(reply::store_error)?;
+    app.store.delete_user(&actor(&request), id, precondition).await.map_err(reply::store_error)?;
     Ok(no_content())
 }
 
