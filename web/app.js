@@ -9,6 +9,7 @@ import * as integrationsPage from './page-integrations.js';
 import * as usersPage from './page-users.js';
 import * as groupsPage from './page-groups.js';
 import * as activityPage from './page-activity.js';
+import * as auditPage from './page-audit.js';
 import * as adminsPage from './page-admins.js';
 import * as assetsPage from './page-assets.js';
 
@@ -25,6 +26,7 @@ const routes = [
   { pattern: /^\/assets$/, page: assetsPage, nav: 'assets', title: 'Assets' },
   { pattern: /^\/assets\/([^/]+)$/, page: assetsPage, nav: 'assets', title: 'Asset', detail: true },
   { pattern: /^\/activity$/, page: activityPage, nav: 'activity', title: 'Activity' },
+  { pattern: /^\/audit$/, page: auditPage, nav: 'audit', title: 'Audit' },
   { pattern: /^\/admins$/, page: adminsPage, nav: 'admins', title: 'Admins' },
 ];
 

@@ -111,9 +111,22 @@ fn last_streamed(path: &Path) -> std::io::Result<i64> {
     Ok(last.map_or(0, |record| record.seq))
 }
 
+/// Opens the stream file for appending (owner-only when it is new). A file that ends in the middle of a
+/// line (a crash while writing) gets a line break first, so that the next record starts a line of its own.
 fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).mode(0o600).open(path)?;
+    let length = file.metadata()?.len();
+    if length > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(length - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+        }
+    }
+    Ok(file)
 }
 
 /// Where a stream starts: standard output after the newest record now (what this server writes from
@@ -174,5 +187,41 @@ async fn run_stream(
             () = tokio::time::sleep(STREAM_EVERY) => {}
             _ = stopped.wait_for(|stop| *stop) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_file_goes_on_after_its_last_whole_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        assert_eq!(last_streamed(&path).unwrap(), 0, "a new file starts from the first record");
+        let record = |seq: i64| {
+            let mut record = crate::audit::Record {
+                seq,
+                at: "2026-12-02T10:00:00.000Z".into(),
+                actor: Actor::server(),
+                action: "server.started".into(),
+                outcome: "success".into(),
+                target: None,
+                details: "{}".into(),
+                prev: crate::audit::GENESIS.into(),
+                hash: String::new(),
+            };
+            record.hash = record.expected_hash(&record.prev.clone());
+            serde_json::to_string(&record).unwrap()
+        };
+        // A crash can leave half a line at the end: the last whole record counts.
+        std::fs::write(&path, format!("{}\n{}\n{{\"seq\": 9", record(6), record(7))).unwrap();
+        assert_eq!(last_streamed(&path).unwrap(), 7);
+        let mut file = open_append(&path).unwrap();
+        file.write_all(record(8).as_bytes()).unwrap();
+        drop(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with(&format!("{{\"seq\": 9\n{}", record(8))), "the next record has a line of its own");
+        assert_eq!(last_streamed(&path).unwrap(), 8);
     }
 }

@@ -97,7 +97,9 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
         (_, ["admin", "api", rest @ ..]) => admin_route(app, request, rest).await,
         (_, ["api", "v1", rest @ ..]) => platform::route(app, request, rest, exchange).await,
         (_, ["setup"]) if get => setup_page(app, request.headers()).await,
-        (_, [] | ["login" | "integrations" | "users" | "groups" | "assets" | "activity" | "admins"]) if get => {
+        (_, [] | ["login" | "integrations" | "users" | "groups" | "assets" | "activity" | "audit" | "admins"])
+            if get =>
+        {
             page(request.headers(), "index.html")
         }
         (_, ["users" | "groups" | "assets", _]) if get => page(request.headers(), "index.html"),
@@ -174,7 +176,7 @@ async fn scim_route(
 /// change (anything but GET and HEAD) also the session's CSRF token: `session::authenticate` checks both
 /// before any handler runs.
 async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -> Response<Body> {
-    use admin::{accounts, activity, directory, tokens};
+    use admin::{accounts, activity, audit, directory, tokens};
     let method = request.method().clone();
     if matches!(rest, ["setup" | "login"]) {
         // No credential is needed to send these bodies, so they get the tightest deadline.
@@ -207,10 +209,12 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         (&Method::GET, ["groups"]) => directory::groups(app, &request).await,
         (&Method::GET, ["groups", id]) => directory::group(app, &request, id).await,
         (&Method::GET, ["activity"]) => activity::list(app, &request).await,
+        (&Method::GET, ["audit"]) => audit::list(app, &request).await,
+        (&Method::GET, ["audit", "export"]) => audit::export(app, &request).await,
         (&Method::GET, ["admins"]) => accounts::list(app, &caller).await,
         (&Method::POST, ["admins"]) => accounts::create(app, &caller, request).await,
         (&Method::DELETE, ["admins", id]) => accounts::remove(app, &caller, id).await,
-        (_, ["me" | "logout" | "password" | "integration" | "activity"])
+        (_, ["me" | "logout" | "password" | "integration" | "activity" | "audit"] | ["audit", "export"])
         | (_, ["tokens" | "users" | "groups" | "admins", ..]) => Err(not_allowed(&method)),
         _ => Err(ApiError::not_found(format!("there is no admin API /admin/api/{}", rest.join("/")))),
     };

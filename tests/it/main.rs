@@ -2,6 +2,7 @@
 //! tests through the `Server` seam on port 0, and black-box tests of the built `scimbox` binary.
 
 mod admin;
+mod audit;
 mod binary;
 mod browser;
 mod bulk;

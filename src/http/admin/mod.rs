@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod audit;
 pub mod directory;
 pub mod session;
 pub mod tokens;
