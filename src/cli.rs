@@ -407,6 +407,9 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let base = server.base_url();
     println!("scimbox {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!("SCIM base URL: {base}/scim/v2");
+    if let Some(metrics) = server.metrics_addr() {
+        println!("Prometheus metrics: http://{metrics}/metrics");
+    }
     if let Some(link) = server.setup_link().await.map_err(|e| Failure::Failed(e.to_string()))? {
         println!("No admin exists yet. Create the first one at {link}");
         println!("(the link works once, until this server restarts; or run `scimbox admin create --username NAME`)");

@@ -98,6 +98,8 @@ pub struct TokenVerifier {
     table: RwLock<Table>,
     throttle: TokenThrottle,
     argon2_runs: std::sync::atomic::AtomicU64,
+    /// Requests whose token was accepted from the cache of verified tokens, without argon2.
+    cache_hits: AtomicU64,
     started: Instant,
     /// When the newest look at the epoch that the table agrees with began, in nanoseconds since `started`
     /// plus one (0: never).
@@ -111,6 +113,7 @@ impl TokenVerifier {
             table: RwLock::new(Table::default()),
             throttle: TokenThrottle::default(),
             argon2_runs: std::sync::atomic::AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
             started: Instant::now(),
             epoch_checked: AtomicU64::new(0),
         }
@@ -129,7 +132,11 @@ impl TokenVerifier {
         self.refresh().await?;
         let digest = credentials::token_digest(text);
 
-        if let Cached::Unverified { gate, .. } = self.cached(presented.id, &digest)? {
+        let cached = self.cached(presented.id, &digest)?;
+        if matches!(cached, Cached::Accepted) {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Cached::Unverified { gate, .. } = cached {
             // One verification per token at a time: concurrent first requests with the same token wait for
             // it instead of each taking an argon2 slot.
             let _turn = gate.lock().await;
@@ -214,6 +221,11 @@ impl TokenVerifier {
                 tracing::warn!(%error, "cannot record a token lockout in the audit log");
             }
         });
+    }
+
+    /// How many requests were accepted from the cache of verified tokens (the cheap path).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
     }
 
     /// How many argon2 verifications this verifier has run (the expensive path).

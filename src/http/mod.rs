@@ -10,6 +10,7 @@ mod connection;
 pub mod housekeeping;
 mod idle;
 mod json_api;
+pub mod metrics;
 mod platform;
 pub mod recorder;
 mod reply;
@@ -54,6 +55,8 @@ pub struct App {
     pub admin: admin::AdminState,
     /// Writes the Activity page's record of SCIM requests.
     pub recorder: recorder::Recorder,
+    /// The Prometheus metrics.
+    pub metrics: Arc<metrics::Metrics>,
     /// What the audit stream for a SIEM has written and failed to write.
     pub audit_stream: Arc<housekeeping::StreamCounters>,
     /// Bounds the audit records that refused tokens can write per address.
@@ -110,6 +113,7 @@ pub struct Server {
     listener: TcpListener,
     tls: Option<(TlsAcceptor, Arc<tls::CertificateSlot>)>,
     local_addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl std::fmt::Debug for Server {
@@ -137,6 +141,16 @@ impl Server {
         let tokens = TokenVerifier::new(store.clone());
         let admin = admin::AdminState::start(store.clone()).await.map_err(ServeError::Other)?;
         let recorder = recorder::Recorder::start(store.clone(), &config.admin);
+        let metrics = Arc::new(metrics::Metrics::new());
+        store.observe_commits(metrics.commit_observer());
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|e| ServeError::Other(format!("cannot listen for metrics on {address}: {e}")))?,
+            ),
+            None => None,
+        };
         let app = Arc::new(App {
             config,
             store,
@@ -147,17 +161,23 @@ impl Server {
             admin,
             recorder,
             audit_stream: Arc::default(),
+            metrics,
             audit_budget: throttle::RecordBudget::default(),
             refusals_left_out: AtomicU64::new(0),
             patch_slots: Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             ),
         });
-        Ok(Server { app, listener, tls, local_addr })
+        Ok(Server { app, listener, tls, local_addr, metrics_listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served, when `--metrics-listen` asked for it.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn store(&self) -> &Store {
@@ -198,7 +218,10 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish (up to the
     /// configured bound), commits what the writer has queued, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Server { app, listener, tls, local_addr } = self;
+        let Server { app, listener, tls, local_addr, metrics_listener } = self;
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        let metrics_task =
+            metrics_listener.map(|listener| tokio::spawn(metrics::serve(Arc::clone(&app), listener, metrics_stopped)));
         let housekeeping =
             housekeeping::Housekeeping::start(app.store.clone(), &app.config, Arc::clone(&app.audit_stream))
                 .await
@@ -256,6 +279,7 @@ impl Server {
             let limits = limits.clone();
             tokio::spawn(async move {
                 let _slots = (slot, address_slot);
+                let _open = OpenConnection::new(Arc::clone(&app.metrics));
                 let (first_request, head_deadline) = connection::FirstRequest::new(accepted_at + limits.header_timeout);
                 let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     first_request.arrived();
@@ -311,9 +335,29 @@ impl Server {
             tracing::warn!(%error, "cannot record the server's stop in the audit log");
         }
         housekeeping.stop().await;
+        let _ = stop_metrics.send(true);
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
         app.store.close().await;
         tracing::info!("the writer is drained; stopped");
         Ok(())
+    }
+}
+
+/// Counts an open connection for the metrics while it lives.
+struct OpenConnection(Arc<metrics::Metrics>);
+
+impl OpenConnection {
+    fn new(metrics: Arc<metrics::Metrics>) -> OpenConnection {
+        metrics.open_connections.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

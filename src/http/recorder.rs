@@ -57,6 +57,7 @@ pub struct Recorder {
     queue: Mutex<Option<mpsc::Sender<ActivityEntry>>>,
     task: Mutex<Option<JoinHandle<()>>>,
     dropped: AtomicU64,
+    written: std::sync::Arc<AtomicU64>,
 }
 
 impl Recorder {
@@ -68,8 +69,9 @@ impl Recorder {
             max_rows: settings.activity_max_rows,
             max_age: time::Duration::try_from(settings.activity_max_age).unwrap_or(time::Duration::days(90)),
         };
-        let task = tokio::spawn(write_batches(store, receiver, retention));
-        Recorder { queue: Mutex::new(Some(sender)), task: Mutex::new(Some(task)), dropped: AtomicU64::new(0) }
+        let written = std::sync::Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(write_batches(store, receiver, retention, std::sync::Arc::clone(&written)));
+        Recorder { queue: Mutex::new(Some(sender)), task: Mutex::new(Some(task)), dropped: AtomicU64::new(0), written }
     }
 
     /// Queues an entry without waiting; a full queue drops it.
@@ -89,6 +91,11 @@ impl Recorder {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Entries written to the database.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting entries and waits until every queued one is written.
     pub async fn close(&self) {
         self.queue.lock().unwrap_or_else(|poison| poison.into_inner()).take();
@@ -99,7 +106,12 @@ impl Recorder {
     }
 }
 
-async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>, retention: Retention) {
+async fn write_batches(
+    store: Store,
+    mut receiver: mpsc::Receiver<ActivityEntry>,
+    retention: Retention,
+    written: std::sync::Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     // The first sweep runs at start: entries may have aged while scimbox was stopped.
     let mut next_sweep = tokio::time::Instant::now();
@@ -107,7 +119,10 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>
         // Waiting for entries is cut short when a sweep is due (`recv_many` loses nothing when it is).
         match tokio::time::timeout_at(next_sweep, receiver.recv_many(&mut batch, BATCH)).await {
             Ok(0) => return,
-            Ok(_) => write_batch(&store, &mut receiver, &mut batch, retention.max_rows).await,
+            Ok(_) => {
+                let count = write_batch(&store, &mut receiver, &mut batch, retention.max_rows).await;
+                written.fetch_add(count, Ordering::Relaxed);
+            }
             Err(_) => {}
         }
         if tokio::time::Instant::now() >= next_sweep {
@@ -120,13 +135,13 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<ActivityEntry>
 }
 
 /// Lets a burst gather behind the entries in `batch` (so that it costs one transaction, not one per
-/// request), then writes them all.
+/// request), then writes them all; answers how many were written.
 async fn write_batch(
     store: &Store,
     receiver: &mut mpsc::Receiver<ActivityEntry>,
     batch: &mut Vec<ActivityEntry>,
     max_rows: u64,
-) {
+) -> u64 {
     if batch.len() < BATCH {
         tokio::time::sleep(EVERY).await;
         while batch.len() < BATCH {
@@ -138,8 +153,12 @@ async fn write_batch(
     }
     let entries = std::mem::replace(batch, Vec::with_capacity(BATCH));
     let count = entries.len();
-    if let Err(error) = store.record_activity(entries, max_rows).await {
-        tracing::warn!(%error, count, "cannot record SCIM activity");
+    match store.record_activity(entries, max_rows).await {
+        Ok(()) => count as u64,
+        Err(error) => {
+            tracing::warn!(%error, count, "cannot record SCIM activity");
+            0
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use super::json_api::{self, ApiError};
 use super::reply::{self, Body};
 use super::request::{BodyDeadline, LogSafe, client_ip, is_well_formed_host, requested_host};
 use super::scim as scim_handlers;
-use super::{App, Exchange, admin, platform, recorder, session, web};
+use super::{App, Exchange, admin, metrics, platform, recorder, session, web};
 use crate::audit::Actor;
 use crate::credentials::Scope;
 use crate::scim;
@@ -48,10 +48,15 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     let status = response.status().as_u16();
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     let token = exchange.principal.as_ref().map(|p| p.token_name.as_str());
+    app.metrics.request(metrics::route_class(&path), &method, status, elapsed);
     // The query string is left out on purpose: SCIM filters carry user names and e-mail addresses.
     if path.starts_with("/scim/v2") {
+        if let Some(token) = token {
+            app.metrics.scim_operation(token, &metrics::scim_operation(&method, &path), status);
+        }
         let facts = recorder::Facts { request_id: &request_id, method: &method, path: &path, latency_us };
         response = recorder::record(&app, response, facts, exchange.principal.as_ref()).await;
     }

@@ -13,6 +13,15 @@ use crate::audit::{Action, Actor, ActorKind, Chain, Entry, GENESIS, Record, Targ
 const COLUMNS: &str = "seq, at, actor_kind, actor_id, actor_name, actor_address, action, outcome, target_kind, \
                        target_id, target_name, details, prev, hash";
 
+/// Records appended by this process (committed or rolled back with their change), for the metrics.
+static APPENDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Audit records this process has appended inside writes (a write rolled back takes its record with it,
+/// so this can exceed what was committed by the refused writes).
+pub fn appended() -> u64 {
+    APPENDED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Appends one record for `entry` by `actor`, chained to the newest record. Runs inside the caller's
 /// write (the writer holds the database's write lock, so no other process can append in between).
 pub(super) fn append(conn: &Connection, actor: &Actor, entry: &Entry) -> Result<Record, StoreError> {
@@ -37,6 +46,7 @@ pub(super) fn append(conn: &Connection, actor: &Actor, entry: &Entry) -> Result<
         hash: String::new(),
     };
     record.hash = record.expected_hash(&record.prev);
+    APPENDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let target = record.target.as_ref();
     conn.prepare_cached(
         "INSERT INTO audit (seq, at, actor_kind, actor_id, actor_name, actor_address, action, outcome,

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -37,12 +37,12 @@ pub use assets::{
     Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,
     PrincipalView, UserSummary,
 };
-pub use audit::{AuditPage, AuditQuery, Verification};
+pub use audit::{AuditPage, AuditQuery, Verification, appended as audit_records_appended};
 pub use directory::{DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryQuery, DirectoryUser};
 pub use sessions::SessionRecord;
 pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};
-pub use writer::{WriterHold, WriterStats};
+pub use writer::{CommitObserver, WriterHold, WriterStats};
 
 /// How the store would answer `filter` for `kind`: the SQL condition for the conjuncts it has columns
 /// for, and the residual it evaluates in memory (for benchmarks and operators; callers never need it).
@@ -255,6 +255,39 @@ impl Store {
     #[doc(hidden)]
     pub async fn hold_writer(&self) -> Result<WriterHold, StoreError> {
         self.inner.writer.hold().await
+    }
+
+    /// Tells `observer` about every transaction the writer commits from now on (the metrics' batch size
+    /// and commit latency). Set once per store; later calls are ignored.
+    pub fn observe_commits(&self, observer: CommitObserver) {
+        self.inner.writer.observe(observer);
+    }
+
+    /// The size of the database on disk, its write-ahead log included, in bytes.
+    pub fn size_on_disk(&self) -> u64 {
+        let file = |suffix: &str| {
+            let mut path = self.inner.path.clone().into_os_string();
+            path.push(suffix);
+            std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0)
+        };
+        file("") + file("-wal")
+    }
+
+    /// Live users, groups and assets: what the metrics report.
+    pub async fn counts(&self) -> Result<(u64, u64, u64), StoreError> {
+        self.read_long(|conn| {
+            let live = |kind: &str| -> Result<i64, StoreError> {
+                Ok(conn
+                    .prepare_cached("SELECT live FROM live_counts WHERE kind = ?1")?
+                    .query_row([kind], |row| row.get(0))
+                    .optional()?
+                    .unwrap_or(0))
+            };
+            let assets: i64 = conn.prepare_cached("SELECT count(*) FROM assets")?.query_row([], |row| row.get(0))?;
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            Ok((count(live("users")?), count(live("groups")?), count(assets)))
+        })
+        .await
     }
 
     /// Writes queued and not yet picked up by the writer thread.

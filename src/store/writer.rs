@@ -95,11 +95,26 @@ pub(super) struct Writer {
     stats: Arc<Counters>,
 }
 
-#[derive(Debug, Default)]
+/// Called after each transaction with the number of writes it carried and how long it took from
+/// `BEGIN` to the end of `COMMIT`: what the metrics' batch size and commit latency are made of.
+pub type CommitObserver = Box<dyn Fn(usize, Duration) + Send + Sync>;
+
+#[derive(Default)]
 struct Counters {
     transactions: AtomicU64,
     writes: AtomicU64,
     failed_writes: AtomicU64,
+    observer: std::sync::OnceLock<CommitObserver>,
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters")
+            .field("transactions", &self.transactions)
+            .field("writes", &self.writes)
+            .field("failed_writes", &self.failed_writes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How much the writer has done since the store was opened.
@@ -164,6 +179,11 @@ impl Writer {
         Ok(WriterHold { _release: release })
     }
 
+    /// Sets the function told about every transaction (once; later calls are ignored).
+    pub(super) fn observe(&self, observer: CommitObserver) {
+        let _ = self.stats.observer.set(observer);
+    }
+
     pub(super) fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }
@@ -225,6 +245,7 @@ fn commit_group(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Coun
 
 fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Counters) {
     stats.transactions.fetch_add(1, Ordering::Relaxed);
+    let started = std::time::Instant::now();
     if let Err(error) = transaction_statement(conn, "BEGIN IMMEDIATE") {
         let error = StoreError::from(error);
         tracing::error!(%error, "cannot begin a write transaction");
@@ -269,6 +290,9 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Job>, stats: &Count
         let _ = conn.execute_batch("ROLLBACK");
         StoreError::from(error)
     });
+    if let Some(observe) = stats.observer.get() {
+        observe(answers.len(), started.elapsed());
+    }
     for answer in answers {
         answer(outcome.clone());
     }

@@ -12,6 +12,7 @@ mod groups;
 mod hostile;
 mod http;
 mod membership;
+mod metrics;
 mod platform;
 mod scim_client;
 mod sharing;
