@@ -55,6 +55,13 @@ function describe(record) {
     }
     case 'user.changed': return Object.entries(d).map(([k, v]) => (typeof v === 'object' && v ? `${k}: ${v.from} → ${v.to}` : `${k} ${v}`)).join(', ');
     case 'session.locked_out': case 'token.locked_out': return `locked for ${d.lockedForSeconds} s`;
+    case 'session.sign_in_failed': return d.knownName ? 'wrong password' : 'unknown user name';
+    case 'session.expired': return d.reason === 'idle' ? 'idle too long' : 'lifetime reached';
+    case 'token.created': return `scope ${d.scope}, ${d.expiresAt ? `expires ${new Date(d.expiresAt).toLocaleDateString()}` : 'never expires'}`;
+    case 'token.revoked': case 'token.expired': return d.scope ? `scope ${d.scope}` : '';
+    case 'user.created': return [d.active === false ? 'inactive' : 'active', d.password ? 'password set' : null].filter(Boolean).join(', ');
+    case 'admin.removed': return d.sessionsEnded ? `${d.sessionsEnded} session${d.sessionsEnded === 1 ? '' : 's'} ended` : '';
+    case 'asset.created': case 'asset.deleted': return `${d.kind}, owner ${d.owner?.userName ?? ''}`;
     case 'token.refused': return d.reason || '';
     case 'database.migrated': return `schema ${d.fromVersion ?? 'new'} → ${d.toVersion}`;
     case 'database.backed_up': return `to ${d.copy}`;

@@ -275,11 +275,33 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     wait_for_text(&client, "(you)").await;
     screenshot(&client, "11-admins").await;
 
+    // Audit: who did what, newest first, with the failed sign-in, the revocation by root and the
+    // identity provider's users; filtered by action, each record linked to what it concerns.
+    click(&client, "a[data-nav=audit]").await;
+    wait_for_path(&client, "/audit").await;
+    wait_for_text(&client, "token.revoked").await;
+    wait_for_text(&client, "session.sign_in_failed").await;
+    wait_for_text(&client, "user.created").await;
+    let first_action = client.find(Locator::Css("main tbody tr td:nth-child(4)")).await.unwrap().text().await.unwrap();
+    assert_eq!(first_action, "token.revoked", "newest first");
+    screenshot(&client, "12-audit").await;
+    client.find(Locator::Css("#audit-action")).await.unwrap().select_by_value("user.created").await.unwrap();
+    eventually("the filter to leave only user.created", || async {
+        let body = client.find(Locator::Css("main tbody")).await.ok()?.text().await.ok()?;
+        (body.contains("alice@example.com") && !body.contains("token.revoked")).then_some(())
+    })
+    .await;
+    assert!(client.current_url().await.unwrap().as_str().contains("action=user.created"), "the filter is in the URL");
+    let export = client.find(Locator::Css("#audit-export")).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(export.starts_with("/admin/api/audit/export"), "{export}");
+    click(&client, &format!("main tbody a[href='/users/{alice}']")).await;
+    wait_for_path(&client, &format!("/users/{alice}")).await;
+
     // A phone-sized window: the same pages stay usable.
     client.set_window_size(390, 844).await.unwrap();
     client.goto(&server.url("/users")).await.unwrap();
     wait_for_text(&client, "alice@example.com").await;
-    screenshot(&client, "12-users-narrow").await;
+    screenshot(&client, "13-users-narrow").await;
 
     client.close().await.unwrap();
 }
