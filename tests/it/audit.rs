@@ -76,6 +76,47 @@ async fn a_permission_change_records_the_grants_before_and_after_and_a_refused_o
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn asset_renames_re_owning_deletion_and_extend_ownership_are_recorded() {
+    let (_dir, store, owner) = seeded_store().await;
+    let admin = Actor::admin("a-1", "root", None);
+    let draft = scimbox::scim::user::draft(&json!({"userName": "heir@example.com"})).unwrap();
+    let heir = store.create_user(&actor(), draft, None).await.unwrap().id;
+    let asset = store
+        .create_asset(&admin, NewAsset { kind: AssetKind::Pipeline, name: "Nightly".into(), owner_id: owner.clone() })
+        .await
+        .unwrap();
+    let created = newest(&store, Action::AssetCreated).await;
+    assert_eq!(details(&created), json!({"kind": "pipeline", "owner": {"id": owner, "userName": "owner@example.com"}}));
+    let change = scimbox::store::AssetChange { name: Some("Nightly v2".into()), owner_id: None };
+    store.update_asset(&admin, &asset.id, change).await.unwrap();
+    assert_eq!(details(&newest(&store, Action::AssetRenamed).await), json!({"from": "Nightly", "to": "Nightly v2"}));
+    let second = store
+        .create_asset(&admin, NewAsset { kind: AssetKind::Capsule, name: "Churn".into(), owner_id: owner.clone() })
+        .await
+        .unwrap();
+    store.extend_ownership(&admin, &owner, Grantee::User(heir.clone())).await.unwrap();
+    let extended = newest(&store, Action::OwnershipExtended).await;
+    assert_eq!(extended.target.as_ref().unwrap().id.as_deref(), Some(owner.as_str()));
+    let extended = details(&extended);
+    let mut made: Vec<&str> =
+        extended["madeOwner"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    made.sort_unstable();
+    let mut both = [asset.id.as_str(), second.id.as_str()];
+    both.sort_unstable();
+    assert_eq!(made, both, "the heir became owner of both assets");
+    let change = scimbox::store::AssetChange { name: None, owner_id: Some(heir.clone()) };
+    store.update_asset(&admin, &second.id, change).await.unwrap();
+    let reowned = newest(&store, Action::AssetReowned).await;
+    assert_eq!(details(&reowned)["to"], json!({"id": heir, "userName": "heir@example.com"}));
+    store.delete_asset(&admin, &asset.id).await.unwrap();
+    let deleted = newest(&store, Action::AssetDeleted).await;
+    assert_eq!(deleted.target.as_ref().unwrap().name.as_deref(), Some("Nightly v2"));
+    let permissions = &details(&deleted)["permissions"];
+    assert_eq!(permissions[0]["id"], json!(heir), "the grants it had are kept in the record: {permissions}");
+    assert_eq!(store.verify_audit().await.unwrap().broken, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_identity_providers_changes_to_access_are_recorded_and_profile_edits_are_not() {
     let (_dir, store, owner) = seeded_store().await;
     let okta = Actor::token("0123456789abcdef", "okta", Some("127.0.0.1".parse().unwrap()));
@@ -218,6 +259,20 @@ fn actions(page: &Value) -> Vec<&str> {
 async fn the_admin_side_is_recorded_with_who_and_from_where() {
     let server = AdminServer::start().await;
     let root = server.set_up("root").await;
+    let wrong = server
+        .api(Method::POST, "password", Some(&root))
+        .json(&json!({"currentPassword": "not it", "newPassword": "a new passphrase of some length"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let changed = server
+        .api(Method::POST, "password", Some(&root))
+        .json(&json!({"currentPassword": PASSWORD, "newPassword": "a new passphrase of some length"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT, "{}", changed.text().await.unwrap());
     // Failed sign-ins, then the lockout they lead to, with the address and no typed name for unknown ones.
     for _ in 0..5 {
         assert_eq!(server.sign_in("root", "wrong password").await.status(), StatusCode::UNAUTHORIZED);
@@ -243,6 +298,16 @@ async fn the_admin_side_is_recorded_with_who_and_from_where() {
         .await
         .unwrap();
     assert_eq!(added.status(), StatusCode::CREATED);
+    let carol = server
+        .api(Method::POST, "admins", Some(&root))
+        .json(&json!({"username": "carol", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let carol: Value = carol.json().await.unwrap();
+    let carol_id = carol["admin"]["id"].as_str().unwrap();
+    let removed = server.api(Method::DELETE, &format!("admins/{carol_id}"), Some(&root)).send().await.unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     let logout = server.api(Method::POST, "logout", Some(&root)).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
 
@@ -259,6 +324,9 @@ async fn the_admin_side_is_recorded_with_who_and_from_where() {
         "session.csrf_refused",
         "admin.created",
         "session.signed_out",
+        "admin.password_change_failed",
+        "admin.password_changed",
+        "admin.removed",
         "server.started",
     ] {
         assert!(seen.contains(&expected), "{expected} missing from {seen:?}");
@@ -280,7 +348,9 @@ async fn the_admin_side_is_recorded_with_who_and_from_where() {
     let only = audit_api(&server, &root, "?action=token.created").await;
     assert_eq!(actions(&only), ["token.created"]);
     let by_actor = audit_api(&server, &root, "?actor=root&action=admin.created").await;
-    assert_eq!(by_actor["records"][0]["target"]["name"], "bob");
+    let added: Vec<&str> =
+        by_actor["records"].as_array().unwrap().iter().map(|r| r["target"]["name"].as_str().unwrap()).collect();
+    assert_eq!(added, ["carol", "bob"], "root added both, newest first");
     let by_target = audit_api(&server, &root, &format!("?target={token_id}")).await;
     assert_eq!(actions(&by_target), ["token.revoked", "token.created"]);
     let first = audit_api(&server, &root, "?count=2").await;
@@ -387,6 +457,13 @@ fn the_command_line_verifies_and_exports_and_finds_a_tampered_record() {
     assert_eq!(future.stdout, "");
     let bad = run(&["audit", "export", "--data-dir", data_arg, "--since", "last week"]);
     bad.assert_error("audit export --since 'last week'", 2, "RFC 3339");
+
+    let copy = dir.path().join("copy.db");
+    run(&["backup", "--data-dir", data_arg, copy.to_str().unwrap()]).assert_success("backup");
+    let exported = run(&["audit", "export", "--data-dir", data_arg]);
+    let last: Record = serde_json::from_str(exported.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last.action, "database.backed_up");
+    assert!(last.details.contains("copy.db"), "{}", last.details);
 
     let conn = Connection::open(data.join(scimbox::store::DATABASE_FILE)).unwrap();
     conn.execute_batch("DROP TRIGGER audit_append_only").unwrap();
