@@ -21,10 +21,13 @@ CREATE TABLE audit (
     hash          TEXT NOT NULL
 ) STRICT;
 
+-- The Audit page's filters: time (also retention), action, actor by name, target by id or by name. Each
+-- is an index search; the store asks for a target as the union of its two searches.
 CREATE INDEX audit_at ON audit (at);
 CREATE INDEX audit_action ON audit (action, seq);
-CREATE INDEX audit_target ON audit (target_id, seq);
 CREATE INDEX audit_actor ON audit (actor_name, seq);
+CREATE INDEX audit_target ON audit (target_id, seq);
+CREATE INDEX audit_target_name ON audit (target_name, seq);
 
 CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
 BEGIN

@@ -143,6 +143,23 @@ pub fn paging(params: &[(String, String)]) -> Result<(u64, u32), ApiError> {
     Ok((start, count))
 }
 
+/// Paging of the lists that continue from the last entry shown (Activity, Audit): `before` (the last
+/// `seq` shown, none for the newest page) and `count` (1 to 200, default 50).
+pub fn cursor_paging(params: &[(String, String)]) -> Result<(Option<i64>, u32), ApiError> {
+    let before = match param(params, "before") {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("before must be a whole number"))?),
+    };
+    let count = match param(params, "count") {
+        None | Some("") => 50,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n @ 1..=200) => n,
+            _ => return Err(ApiError::bad_request("count must be a whole number from 1 to 200")),
+        },
+    };
+    Ok((before, count))
+}
+
 /// Checks a name an admin typed (a token name, an admin's user name): trimmed, 1 to `max` characters,
 /// nothing invisible.
 pub fn checked_name(what: &str, text: &str, max: usize) -> Result<String, ApiError> {

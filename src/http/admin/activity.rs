@@ -5,7 +5,7 @@ use hyper::{Request, StatusCode};
 use serde_json::json;
 
 use crate::http::App;
-use crate::http::json_api::{ApiError, ApiResult, answer, param, query};
+use crate::http::json_api::{ApiError, ApiResult, answer, cursor_paging, param, query};
 use crate::store::{ActivityQuery, StatusFilter};
 
 /// The resources an entry can be about (see `recorder::resource_of`).
@@ -41,17 +41,7 @@ pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
     if text.as_deref().is_some_and(|t| t.chars().count() > 256) {
         return Err(ApiError::bad_request("the search text must be at most 256 characters"));
     }
-    let before = match param(&params, "before") {
-        None | Some("") => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("before must be a whole number"))?),
-    };
-    let count = match param(&params, "count") {
-        None | Some("") => 50,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n @ 1..=200) => n,
-            _ => return Err(ApiError::bad_request("count must be a whole number from 1 to 200")),
-        },
-    };
+    let (before, count) = cursor_paging(&params)?;
     let page = app.store.list_activity(ActivityQuery { status, resource, text, before, count }).await?;
     let items: Vec<_> = page
         .items

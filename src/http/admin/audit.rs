@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{Action, Record};
 use crate::http::App;
-use crate::http::json_api::{ApiError, ApiResult, answer, param, query};
+use crate::http::json_api::{ApiError, ApiResult, answer, cursor_paging, param, query};
 use crate::store::AuditQuery;
 
 /// Records one export reads and sends at a time.
@@ -59,17 +59,7 @@ pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
             Some(Action::parse(text).ok_or_else(|| ApiError::bad_request(format!("there is no action {text:?}")))?)
         }
     };
-    let before_seq = match param(&params, "before") {
-        None | Some("") => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("before must be a whole number"))?),
-    };
-    let limit = match param(&params, "count") {
-        None | Some("") => 50,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n @ 1..=200) => n,
-            _ => return Err(ApiError::bad_request("count must be a whole number from 1 to 200")),
-        },
-    };
+    let (before_seq, limit) = cursor_paging(&params)?;
     let query = AuditQuery {
         actor: text_param(&params, "actor")?,
         action,
