@@ -357,13 +357,18 @@ impl Record {
     }
 }
 
-/// `SHA-256(prev ‖ "\n" ‖ canonical)`, in hex.
-pub fn chain_hash(prev: &str, canonical: &[u8]) -> String {
+/// `SHA-256(prev ‖ "\n" ‖ canonical)`, `prev` being the previous hash in hex: the digest as stored.
+pub fn chain_digest(prev: &str, canonical: &[u8]) -> [u8; 32] {
     let mut digest = Sha256::new();
     digest.update(prev.as_bytes());
     digest.update(b"\n");
     digest.update(canonical);
-    crate::credentials::hex(&digest.finalize())
+    digest.finalize().into()
+}
+
+/// [`chain_digest`] in hex, as records and exports show it.
+pub fn chain_hash(prev: &str, canonical: &[u8]) -> String {
+    crate::credentials::hex(&chain_digest(prev, canonical))
 }
 
 /// Why the chain does not hold at a record.

@@ -2,8 +2,8 @@
 //! ID, any RFC 7643/7644 client) provision users and groups into it; admins connect them and watch them
 //! work in the embedded page.
 //!
-//! Dependencies point one way: `cli → http → {store, credentials, sharing, scim, config}` and
-//! `store → {scim, sharing}`.
+//! Dependencies point one way: `cli → http → {store, credentials, sharing, scim, audit, config}` and
+//! `store → {scim, sharing, audit}`.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod audit;

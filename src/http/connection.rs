@@ -12,7 +12,7 @@
 //! runs from the end of the previous answer and so also bounds the wait between requests: it is set to
 //! the idle timeout, because idle keep-alive is cheap and allowed (Okta keeps its connections between
 //! requests) and a connection that already sent a whole request holds only one of its address's slots.
-//! Request bodies are bounded by the deadline `routes::read_body` applies; a connection with no traffic
+//! Request bodies are bounded by the deadline `request::read_body` applies; a connection with no traffic
 //! at all by the idle timeout (`idle.rs`).
 
 use std::collections::HashMap;
