@@ -63,6 +63,11 @@ async function loadTokens(container) {
 }
 
 async function generateToken(container) {
+  // Once the token is shown, the dialog stays until the admin says it is copied.
+  let shown = false;
+  const keepOpen = () => (shown
+    ? 'Copy the token first, then choose “I have copied the token”: it cannot be shown again.'
+    : null);
   await openDialog('Generate a new token', (close) => {
     // Wide enough to show the whole token once it is made.
     const body = h('div', {});
@@ -89,6 +94,7 @@ async function generateToken(container) {
       submit.disabled = true;
       try {
         const created = await api('POST', 'tokens', { name: name.value.trim(), expiresInDays: expiry.value ? Number(expiry.value) : undefined });
+        shown = true;
         showSecret(body, created, close);
         loadTokens(container);
       } catch (error) {
@@ -98,7 +104,7 @@ async function generateToken(container) {
     });
     body.append(form);
     return body;
-  }, { wide: true });
+  }, { wide: true, keepOpen });
 }
 
 function showSecret(body, created, close) {
@@ -106,7 +112,7 @@ function showSecret(body, created, close) {
   secret.value = created.secret;
   secret.addEventListener('focus', () => secret.select());
   let secretText = created.secret;
-  const done = h('button', { type: 'button', class: 'button primary', id: 'token-done' }, 'Done');
+  const done = h('button', { type: 'button', class: 'button primary', id: 'token-done' }, 'I have copied the token');
   done.addEventListener('click', () => {
     secretText = '';
     secret.value = '';

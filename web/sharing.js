@@ -48,8 +48,10 @@ export function reasonText(via) {
  */
 export function principalPicker({ id, label, groups = true, onPick }) {
   const listId = `${id}-options`;
+  // A text field, not type=search: Escape in a search field clears its text, which swallowed the Escape
+  // meant for the dialog once the list was closed (one Escape must close one thing).
   const input = h('input', {
-    id, type: 'search', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
+    id, type: 'text', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
     'aria-controls': listId, placeholder: groups ? 'Start of a name, user name, e-mail or group' : 'Start of a name, user name or e-mail',
   });
   const list = h('ul', { id: listId, role: 'listbox', class: 'picker-options', hidden: true, 'aria-label': label });

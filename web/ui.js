@@ -102,12 +102,16 @@ export function copyField(id, label, value, hint) {
 /**
  * Opens a modal dialog. `build(close)` returns its content; `close(value)` closes it and resolves the
  * returned promise with `value` (Escape resolves it with undefined). Focus returns where it was.
+ * `keepOpen()`, when given, may return a sentence: while it does, neither Escape nor a click outside
+ * closes the dialog; the sentence is shown and read out instead (a one-time secret must not be lost to a
+ * stray key).
  */
-export function openDialog(title, build, { wide = false } = {}) {
+export function openDialog(title, build, { wide = false, keepOpen = null } = {}) {
   const previous = document.activeElement;
   return new Promise((resolve) => {
     const heading = h('h2', { id: 'dialog-title', tabindex: '-1' }, title);
     const dialog = h('dialog', { class: wide ? 'dialog wide' : 'dialog', 'aria-labelledby': 'dialog-title' });
+    const held = h('p', { class: 'dialog-held', role: 'alert', hidden: true });
     let settled = false;
     const close = (value) => {
       if (settled) return;
@@ -117,8 +121,20 @@ export function openDialog(title, build, { wide = false } = {}) {
       if (previous && typeof previous.focus === 'function' && document.contains(previous)) previous.focus();
       resolve(value);
     };
-    dialog.addEventListener('cancel', (event) => { event.preventDefault(); close(undefined); });
-    dialog.append(heading, build(close));
+    const holding = () => {
+      const reason = keepOpen ? keepOpen() : null;
+      if (!reason) return false;
+      held.textContent = reason;
+      held.hidden = false;
+      return true;
+    };
+    // Escape is stopped at its key press while the dialog is held: a prevented `cancel` is not enough,
+    // since browsers close a dialog anyway on a second Escape without other input in between.
+    dialog.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && holding()) { event.preventDefault(); event.stopPropagation(); }
+    });
+    dialog.addEventListener('cancel', (event) => { event.preventDefault(); if (!holding()) close(undefined); });
+    dialog.append(heading, held, build(close));
     document.body.append(dialog);
     dialog.showModal();
     const first = dialog.querySelector('[autofocus], input, select, textarea, button');

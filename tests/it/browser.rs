@@ -201,6 +201,13 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     assert!(token.starts_with("scimbox_"), "{token}");
     wait_for_text(&client, "You will not see it again").await;
     screenshot(&client, "03-token-created").await;
+    // Escape, twice, does not lose the token: the dialog stays until the admin says it is copied.
+    for _ in 0..2 {
+        client.find(Locator::Css("#new-token")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    }
+    wait_for_text(&client, "it cannot be shown again").await;
+    let still = client.find(Locator::Css("dialog[open] #new-token")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(still.as_deref(), Some(token.as_str()), "the token is still shown");
     click(&client, "#token-done").await;
     wait_for(&client, "tr[data-token]").await;
     let page = client.source().await.unwrap();

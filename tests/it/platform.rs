@@ -493,6 +493,24 @@ async fn sharing_a_capsule_with_a_pushed_group_in_the_page() {
     wait_for_text(&client, "Editor").await;
     screenshot(&client, "sharing-04-shared").await;
 
+    // One Escape closes one thing: the suggestion list first, then the dialog.
+    click(&client, "#share-button").await;
+    type_into(&client, "#share-search", "Data").await;
+    wait_for(&client, &format!("#share-search-options [role=option][data-id=\"{team}\"]")).await;
+    let search = client.find(Locator::Css("#share-search")).await.unwrap();
+    search.send_keys("\u{E00C}").await.unwrap();
+    eventually("the list to close", || async {
+        let hidden = client.find(Locator::Css("#share-search-options")).await.ok()?.attr("hidden").await.ok()?;
+        hidden.is_some().then_some(())
+    })
+    .await;
+    assert_eq!(client.find_all(Locator::Css("dialog[open]")).await.unwrap().len(), 1, "the dialog stays open");
+    search.send_keys("\u{E00C}").await.unwrap();
+    eventually("the second Escape to close the dialog", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+
     // The platform API: the member reaches the capsule as Editor, through the group.
     let (_, list) = p.api(Method::GET, &format!("users/{member}/assets"), None).await;
     assert_eq!(list["assets"][0]["id"], capsule.as_str());
