@@ -2,7 +2,7 @@
 // every page. Each page lives in its own module and renders into <main>.
 
 import { api, setCsrfToken, whenSignedOut } from './api.js';
-import { h, errorBox } from './ui.js';
+import { h, closeDialogs, errorBox } from './ui.js';
 import * as setupPage from './page-setup.js';
 import * as loginPage from './page-login.js';
 import * as integrationsPage from './page-integrations.js';
@@ -77,6 +77,9 @@ let renderCount = 0;
 
 async function render() {
   const ticket = ++renderCount;
+  // A dialog belongs to the page it was opened on: a new route (a link, Back, a session that ended)
+  // closes it rather than leaving it over the next page.
+  closeDialogs();
   const main = document.getElementById('main');
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/') {

@@ -5,7 +5,7 @@
 import { platformApi, queryString } from './api.js';
 import { navigate, setQuery } from './app.js';
 import { h, announce, badge, confirmDialog, debounce, emptyState, errorBox, field, formatNumber, loading, openDialog, pageHeader, pager, table, time } from './ui.js';
-import { KINDS, kindLabel, levelLabel, openExtendDialog, openShareDialog, personName, principalPicker } from './sharing.js';
+import { KINDS, kindLabel, levelLabel, openExtendDialog, openShareDialog, personName, principalPicker, takeUnsavedPermissions } from './sharing.js';
 
 const PAGE = 50;
 
@@ -184,6 +184,9 @@ async function renderAsset(main, { id, isCurrent }) {
 
   const reload = () => navigate(`/assets/${encodeURIComponent(asset.id)}`, { replace: true });
   share.addEventListener('click', async () => { if (await openShareDialog(data)) reload(); });
+  // Back from signing in again: the list the ended session could not save opens where it was left.
+  const unsaved = takeUnsavedPermissions(asset.id);
+  if (unsaved) openShareDialog(data, unsaved).then((saved) => { if (saved) reload(); });
   rename.addEventListener('click', async () => { if (await openRenameDialog(asset)) reload(); });
   reown.addEventListener('click', async () => { if (await openOwnerDialog(asset)) reload(); });
   if (extend) extend.addEventListener('click', async () => { if (await openExtendDialog(asset.owner)) reload(); });

@@ -9,7 +9,10 @@ export async function render(main, { query }) {
   main.append(h('div', { class: 'auth-wrap' }, card));
   card.append(h('div', { class: 'auth-brand' }, h('img', { src: '/favicon.svg', alt: '', width: 40, height: 40 }), h('span', {}, 'scimbox')));
   card.append(h('h1', { id: 'login-title', tabindex: '-1' }, 'Sign in'));
-  if (query.get('expired')) card.append(h('p', { class: 'notice', role: 'status' }, 'Your session has ended. Sign in again to continue.'));
+  if (query.get('expired')) {
+    card.append(h('p', { class: 'notice', role: 'status', id: 'session-ended' },
+      'Your session ended — sign in again. You will come back to the page you were on.'));
+  }
   try {
     await api('GET', 'setup');
     card.append(h('p', { class: 'notice' }, 'No admin exists yet. Open the setup link that `scimbox serve` printed, or run `scimbox admin create --username NAME` on the server.'));

@@ -121,15 +121,36 @@ export function principalPicker({ id, label, groups = true, onPick }) {
   return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, list);
 }
 
+/** Where an unsaved permission list waits while its admin signs in again after the session ended. */
+const unsavedKey = (assetId) => `scimbox.unsaved-permissions.${assetId}`;
+
+/** The permission list of `assetId` that a Save could not send because the session had ended, if any
+ * (taken: asking again answers nothing). */
+export function takeUnsavedPermissions(assetId) {
+  const key = unsavedKey(assetId);
+  const text = sessionStorage.getItem(key);
+  sessionStorage.removeItem(key);
+  try {
+    const rows = JSON.parse(text);
+    return Array.isArray(rows) ? rows : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The Share dialog: Set Permissions on `asset` (a permission list as the platform API returns it).
- * Resolves with the saved list, or undefined when cancelled.
+ * The Share dialog: Set Permissions on `asset` (a permission list as the platform API returns it), or on
+ * `unsaved` rows kept from a Save the ended session refused. Resolves with the saved list, or undefined
+ * when cancelled.
  */
-export function openShareDialog(permissions) {
+export function openShareDialog(permissions, unsaved = null) {
   const { asset, levels } = permissions;
-  const rows = permissions.permissions.map((p) => ({ ...p }));
+  const rows = (unsaved || permissions.permissions).map((p) => ({ ...p }));
   return openDialog(`Share “${asset.name}”`, (close) => {
-    const status = h('div', {});
+    const status = h('div', {}, unsaved
+      ? h('p', { class: 'warning-box', role: 'status', id: 'share-restored' },
+        'Your session ended before these changes were saved. They are kept here: check them and choose Save.')
+      : null);
     const body = h('tbody', {});
     const draw = () => {
       if (rows.length === 0) {
@@ -174,6 +195,11 @@ export function openShareDialog(permissions) {
         announce('Permissions saved');
         close(saved);
       } catch (error) {
+        if (error.status === 401) {
+          // The page goes to sign-in (and this dialog closes); the list waits for the admin's return.
+          sessionStorage.setItem(unsavedKey(asset.id), JSON.stringify(rows));
+          return;
+        }
         status.replaceChildren(errorBox(error.message));
         save.disabled = false;
       }

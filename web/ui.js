@@ -106,6 +106,14 @@ export function copyField(id, label, value, hint) {
  * closes the dialog; the sentence is shown and read out instead (a one-time secret must not be lost to a
  * stray key).
  */
+/** The close functions of the dialogs open now. */
+const openDialogs = new Set();
+
+/** Closes every open dialog (as Cancel would): a dialog belongs to the page it was opened on. */
+export function closeDialogs() {
+  for (const close of [...openDialogs]) close(undefined);
+}
+
 export function openDialog(title, build, { wide = false, keepOpen = null } = {}) {
   const previous = document.activeElement;
   return new Promise((resolve) => {
@@ -116,6 +124,7 @@ export function openDialog(title, build, { wide = false, keepOpen = null } = {})
     const close = (value) => {
       if (settled) return;
       settled = true;
+      openDialogs.delete(close);
       dialog.close();
       dialog.remove();
       if (previous && typeof previous.focus === 'function' && document.contains(previous)) previous.focus();
@@ -134,6 +143,7 @@ export function openDialog(title, build, { wide = false, keepOpen = null } = {})
       if (event.key === 'Escape' && holding()) { event.preventDefault(); event.stopPropagation(); }
     });
     dialog.addEventListener('cancel', (event) => { event.preventDefault(); if (!holding()) close(undefined); });
+    openDialogs.add(close);
     dialog.append(heading, held, build(close));
     document.body.append(dialog);
     dialog.showModal();

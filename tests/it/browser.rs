@@ -344,3 +344,73 @@ async fn dialogs_close_with_escape_and_the_keyboard_reaches_everything() {
     assert!(tokens[0].revoked_at.is_none(), "Escape revokes nothing");
     client.close().await.unwrap();
 }
+
+/// A dialog belongs to its page: Back closes it, and so does a session that ends under it, which sends
+/// the admin to sign in again with a sentence saying so, then back to the same page with the unsaved
+/// permission list waiting in the Share dialog.
+#[tokio::test(flavor = "multi_thread")]
+async fn dialogs_end_with_their_page_and_an_ended_session_keeps_the_unsaved_permission_list() {
+    let server = AdminServer::start().await;
+    let session = server.set_up("root").await;
+    let (_, token) = server.token(&session, "okta").await;
+    let owner = scim_user(&server, &token, "owner@example.com", "Owner", true).await;
+    let member = scim_user(&server, &token, "member@example.com", "Member", true).await;
+    let team = scim_group(&server, &token, "Data Science", &[&member]).await;
+    let new =
+        scimbox::store::NewAsset { kind: scimbox::sharing::AssetKind::Capsule, name: "Churn".into(), owner_id: owner };
+    let asset = server.store.create_asset(&crate::support::actor(), new).await.unwrap().id;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+    let page = format!("/assets/{asset}");
+
+    client.goto(&server.url(&format!("/login?next={page}"))).await.unwrap();
+    type_into(&client, "#login-username", "root").await;
+    type_into(&client, "#login-password", PASSWORD).await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_path(&client, &page).await;
+
+    // Back (and Forward) with the Share dialog open: the dialog goes with its page.
+    click(&client, "#share-button").await;
+    wait_for(&client, "dialog[open]").await;
+    click(&client, "dialog button.button:not(.primary)").await;
+    click(&client, "a[data-nav=users]").await;
+    wait_for_path(&client, "/users").await;
+    client.back().await.unwrap();
+    wait_for_path(&client, &page).await;
+    click(&client, "#share-button").await;
+    wait_for(&client, "dialog[open]").await;
+    client.forward().await.unwrap();
+    wait_for_path(&client, "/users").await;
+    eventually("the history move to close the dialog", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+
+    // The session ends while a change waits in the Share dialog.
+    client.goto(&server.url(&page)).await.unwrap();
+    click(&client, "#share-button").await;
+    type_into(&client, "#share-search", "Data").await;
+    click(&client, &format!("#share-search-options [role=option][data-id=\"{team}\"]")).await;
+    wait_for(&client, &format!("select.level-select[data-principal=\"{team}\"]")).await;
+    let conn = rusqlite::Connection::open(server.dir.path().join(scimbox::store::DATABASE_FILE)).unwrap();
+    conn.execute("DELETE FROM admin_sessions", []).unwrap();
+    click(&client, "#share-save").await;
+    wait_for_path(&client, "/login").await;
+    wait_for_text(&client, "Your session ended — sign in again").await;
+    assert!(client.find_all(Locator::Css("dialog")).await.unwrap().is_empty(), "no dialog over the sign-in page");
+    screenshot(&client, "session-ended").await;
+    type_into(&client, "#login-username", "root").await;
+    type_into(&client, "#login-password", PASSWORD).await;
+    click(&client, "form button[type=submit]").await;
+    wait_for_path(&client, &page).await;
+    wait_for(&client, "#share-restored").await;
+    let kept = wait_for(&client, &format!("dialog select.level-select[data-principal=\"{team}\"]")).await;
+    assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("viewer"));
+    screenshot(&client, "session-ended-changes-kept").await;
+    click(&client, "#share-save").await;
+    wait_for(&client, &format!("tr[data-principal=\"{team}\"]")).await;
+    let saved = server.store.asset_permissions(&asset).await.unwrap();
+    assert_eq!(saved.grants.len(), 1, "the kept change was saved");
+    client.close().await.unwrap();
+}
