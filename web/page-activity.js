@@ -13,7 +13,7 @@ function statusPill(status) {
 }
 
 export async function render(main, { query, isCurrent }) {
-  const state = { status: query.get('status') || '', resource: query.get('resource') || '', q: query.get('q') || '' };
+  const state = { status: query.get('status') || '', resource: query.get('resource') || '', q: query.get('q') || '', token: query.get('token') || '' };
   // The `before` cursors of the pages shown so far: going back to a newer page pops one.
   const cursors = [];
   let before = null;
@@ -41,18 +41,21 @@ export async function render(main, { query, isCurrent }) {
   let request = 0;
   async function load() {
     const mine = ++request;
-    setQuery({ status: state.status, resource: state.resource, q: state.q });
+    setQuery({ status: state.status, resource: state.resource, q: state.q, token: state.token });
     let data;
     try {
-      data = await api('GET', `activity${queryString({ status: state.status, resource: state.resource, q: state.q, before, count: PAGE })}`);
+      data = await api('GET', `activity${queryString({ status: state.status, resource: state.resource, q: state.q, token: state.token, before, count: PAGE })}`);
     } catch (error) {
       if (mine === request && isCurrent()) results.replaceChildren(errorBox(error.message));
       return;
     }
     if (mine !== request || !isCurrent()) return;
-    count.textContent = `${formatNumber(data.total)} request${data.total === 1 ? '' : 's'}`;
+    count.replaceChildren(`${formatNumber(data.total)} request${data.total === 1 ? '' : 's'}`, state.token
+      ? h('span', {}, ' with one token ', h('button', { type: 'button', class: 'button small', id: 'activity-all-tokens',
+        on: { click: () => { state.token = ''; restart(); } } }, 'Show every token'))
+      : null);
     if (data.total === 0) {
-      const filtered = state.status || state.resource || state.q;
+      const filtered = state.status || state.resource || state.q || state.token;
       results.replaceChildren(filtered
         ? emptyState('No requests match', 'Change the filters to see more.')
         : emptyState('No SCIM requests yet', 'Requests appear here as soon as your identity provider calls scimbox, for example when you press Test API Credentials in Okta.'));

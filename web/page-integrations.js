@@ -11,6 +11,7 @@ export async function render(main, { isCurrent }) {
 
   const connection = h('section', { class: 'card', 'aria-labelledby': 'connection-title' },
     h('h2', { id: 'connection-title' }, 'Connection'),
+    baseUrlWarning(integration.scimBaseUrl),
     copyField('scim-base-url', 'SCIM base URL', integration.scimBaseUrl,
       integration.publicUrlConfigured
         ? 'Set by --public-url.'
@@ -26,6 +27,49 @@ export async function render(main, { isCurrent }) {
 
   main.append(connection, tokens, guide(integration.scimBaseUrl));
   await loadTokens(tokenList);
+}
+
+/** A warning when the base URL is one an identity provider in the cloud cannot use: a loopback address,
+ * or plain http (a bearer token over plain http can be read on the way). */
+function baseUrlWarning(baseUrl) {
+  let url;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return null;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1';
+  const problems = [];
+  if (loopback) {
+    problems.push(h('li', {}, 'It points at this machine itself (', h('code', {}, url.host), '), which Okta and Entra cannot reach from the internet. Start scimbox with ',
+      h('code', {}, '--public-url https://scim.example.com'), ' (the address your identity provider reaches it at) and listen on that interface with ', h('code', {}, '--listen'), '.'));
+  }
+  if (url.protocol === 'http:') {
+    problems.push(h('li', {}, 'It is plain http: the token would cross the network readable by anyone on the way. Serve HTTPS with ',
+      h('code', {}, '--tls-cert'), ' and ', h('code', {}, '--tls-key'), ', or put a TLS proxy in front and name its address with ', h('code', {}, '--public-url'), '.'));
+  }
+  if (problems.length === 0) return null;
+  return h('div', { class: 'warning-box', role: 'status', id: 'base-url-warning' },
+    h('strong', {}, 'Your identity provider cannot use this base URL as it is.'), h('ul', {}, problems));
+}
+
+/** Whether the identity provider is connected, as the activity record shows it for one token. */
+function connectionCell(token) {
+  const activity = token.activity || {};
+  const last = activity.lastRequest;
+  const failure = activity.lastFailure;
+  const link = h('a', { href: `/activity?token=${encodeURIComponent(token.id)}`, 'data-link': true, class: 'token-activity' },
+    `${activity.requestsLastDay} request${activity.requestsLastDay === 1 ? '' : 's'} in 24 h`);
+  if (!last) return h('td', { class: 'connection' }, h('span', { class: 'muted' }, 'No request yet'));
+  // Every recorded request with a token got past authentication: the provider is connected, and a
+  // refused request (a conflict, a bad filter) is shown as the last failure; a 5xx is scimbox's fault.
+  const ok = last.status < 500;
+  return h('td', { class: 'connection' },
+    h('div', {}, badge(ok ? 'Connected' : 'Server error', ok ? 'ok' : 'danger'), ' last request ', time(last.at), ` (${last.status})`),
+    failure ? h('div', { class: 'last-failure' }, 'Last failure ', time(failure.at), ` (${failure.status})`,
+      failure.error ? h('span', { class: 'error-detail' }, `: ${failure.error}`) : null) : null,
+    h('div', {}, link));
 }
 
 async function loadTokens(container) {
@@ -51,13 +95,13 @@ async function loadTokens(container) {
       h('td', {}, h('code', {}, `${token.prefix}_…`)),
       h('td', {}, token.scope.toUpperCase()),
       h('td', {}, time(token.createdAt)),
-      h('td', {}, time(token.lastUsedAt, { empty: 'Never' })),
+      connectionCell(token),
       h('td', {}, time(token.expiresAt, { empty: 'Never' })),
       h('td', {}, status),
       h('td', { class: 'actions' }, revoke));
   });
   container.replaceChildren(table('Tokens', [
-    { label: 'Name' }, { label: 'Prefix' }, { label: 'Scope' }, { label: 'Created' }, { label: 'Last used' },
+    { label: 'Name' }, { label: 'Prefix' }, { label: 'Scope' }, { label: 'Created' }, { label: 'Connection' },
     { label: 'Expires' }, { label: 'Status' }, { label: 'Actions', class: 'visually-hidden-label' },
   ], rows));
 }

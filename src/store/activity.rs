@@ -63,6 +63,8 @@ pub struct ActivityQuery {
     pub resource: Option<String>,
     /// Text found (case-insensitively for ASCII) in the path, summary, error or token name.
     pub text: Option<String>,
+    /// Only the requests made with this token (its id).
+    pub token: Option<String>,
     /// Only entries older than this `seq` (the `next` of the previous page).
     pub before: Option<i64>,
     pub count: u32,
@@ -138,6 +140,10 @@ impl Store {
                 values.push(SqlValue::Text(resource));
                 filter.push_str(&format!(" AND resource = ?{}", values.len()));
             }
+            if let Some(token) = query.token {
+                values.push(SqlValue::Text(token));
+                filter.push_str(&format!(" AND token_id = ?{}", values.len()));
+            }
             if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 values.push(SqlValue::Text(format!("%{}%", escape_like(text))));
                 let n = values.len();
@@ -183,6 +189,76 @@ impl Store {
             items.truncate(query.count as usize);
             let next = if more { items.last().map(|r| r.seq) } else { None };
             Ok(ActivityPage { total: u64::try_from(total).unwrap_or(0), items, next })
+        })
+        .await
+    }
+}
+
+/// What the activity record says of one token: whether the identity provider is connected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenActivity {
+    /// The newest request made with the token.
+    pub last: Option<ActivityEntry>,
+    /// The newest request made with it that failed (status 400 or more).
+    pub last_failure: Option<ActivityEntry>,
+    /// Requests made with it since the time asked about.
+    pub since_count: u64,
+}
+
+impl Store {
+    /// The activity of every token seen in the record: one pass over it (at most `--activity-max-rows`
+    /// rows), then the newest and newest failed entry of each by `seq`.
+    pub async fn token_activity(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<std::collections::HashMap<String, TokenActivity>, StoreError> {
+        self.read_long(move |conn| {
+            let mut summary = conn.prepare_cached(
+                "SELECT token_id, max(seq), max(CASE WHEN status >= 400 THEN seq END),
+                        count(CASE WHEN at >= ?1 THEN 1 END)
+                 FROM activity WHERE token_id IS NOT NULL GROUP BY token_id",
+            )?;
+            let rows = summary
+                .query_map([format_time(since)], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut entry = conn.prepare_cached(
+                "SELECT at, request_id, token_id, token_name, method, path, resource, status, latency_us, summary, error
+                 FROM activity WHERE seq = ?1",
+            )?;
+            let mut read = |seq: i64| -> Result<ActivityEntry, StoreError> {
+                Ok(entry.query_row([seq], |row| {
+                    Ok(ActivityEntry {
+                        at: row.get(0)?,
+                        request_id: row.get(1)?,
+                        token_id: row.get(2)?,
+                        token_name: row.get(3)?,
+                        method: row.get(4)?,
+                        path: row.get(5)?,
+                        resource: row.get(6)?,
+                        status: row.get(7)?,
+                        latency_us: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
+                        summary: row.get(9)?,
+                        error: row.get(10)?,
+                    })
+                })?)
+            };
+            let mut found = std::collections::HashMap::new();
+            for (token, last, failure, count) in rows {
+                let activity = TokenActivity {
+                    last: Some(read(last)?),
+                    last_failure: failure.map(&mut read).transpose()?,
+                    since_count: u64::try_from(count).unwrap_or(0),
+                };
+                found.insert(token, activity);
+            }
+            Ok(found)
         })
         .await
     }

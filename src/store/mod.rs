@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub use access::{AccessDecision, GroupAssets, ReachableAsset, UserAssets};
-pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, StatusFilter};
+pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, StatusFilter, TokenActivity};
 pub use admins::{AdminCredentials, AdminRecord, AdminRemoval};
 pub use assets::{
     Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,

@@ -913,3 +913,37 @@ async fn the_page_is_served_with_security_headers_and_etags() {
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(server.client.get(server.url("/nothing.js")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_token_shows_whether_its_provider_is_connected() {
+    let server = AdminServer::start().await;
+    let session = server.set_up("root").await;
+    let (okta, okta_secret) = server.token(&session, "okta").await;
+    let (idle, _) = server.token(&session, "idle").await;
+    scim_user(&server, &okta_secret, "a@example.com", "A", true).await;
+    let bad = server.scim(Method::GET, "Users?filter=nonsense", &okta_secret).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let tokens = eventually("both requests in the activity record", || async {
+        let page = get(&server, &session, "tokens").await;
+        let tokens = page["tokens"].as_array()?.clone();
+        let okta = tokens.iter().find(|t| t["name"] == "okta")?.clone();
+        (okta["activity"]["requestsLastDay"] == 2).then_some(tokens)
+    })
+    .await;
+    let okta_row = tokens.iter().find(|t| t["id"] == okta.as_str()).unwrap();
+    assert_eq!(okta_row["activity"]["lastRequest"]["status"], 400);
+    assert_eq!(okta_row["activity"]["lastRequest"]["method"], "GET");
+    let failure = &okta_row["activity"]["lastFailure"];
+    assert_eq!(failure["status"], 400);
+    assert!(failure["error"].as_str().unwrap().contains("filter"), "{failure}");
+    let idle_row = tokens.iter().find(|t| t["id"] == idle.as_str()).unwrap();
+    assert_eq!(idle_row["activity"], json!({"lastRequest": null, "lastFailure": null, "requestsLastDay": 0}));
+
+    // Activity filtered by a token: only its requests; anything but a token id is refused.
+    let filtered = get(&server, &session, &format!("activity?token={okta}")).await;
+    assert_eq!(filtered["total"], 2);
+    let none = get(&server, &session, &format!("activity?token={idle}")).await;
+    assert_eq!(none["total"], 0);
+    let refused = server.api(Method::GET, "activity?token=okta", Some(&session)).send().await.unwrap();
+    assert_eq!(error(refused, StatusCode::BAD_REQUEST).await, "token \"okta\" is not a token id");
+}

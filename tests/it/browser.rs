@@ -224,9 +224,30 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
         .await
         .unwrap();
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
-    client.refresh().await.unwrap();
-    wait_for_text(&client, "Okta production").await;
+    // The SCIM page says the provider is connected: its last request, its last failure (the conflict,
+    // with the error's detail) and its requests in the last day, linked to Activity for that token.
+    // The base URL is loopback and plain http here, which the page warns about.
+    let connected = eventually("the token's requests on the SCIM page", || async {
+        client.refresh().await.ok()?;
+        let cell = client.find(Locator::Css("tr[data-token] td.connection")).await.ok()?.text().await.ok()?;
+        cell.contains("4 requests in 24 h").then_some(cell)
+    })
+    .await;
+    assert!(connected.contains("Connected"), "{connected}");
+    assert!(connected.contains("(409)") && connected.contains("already taken"), "{connected}");
+    let warning = wait_for(&client, "#base-url-warning").await.text().await.unwrap();
+    assert!(warning.contains("--public-url") && warning.contains("plain http"), "{warning}");
     screenshot(&client, "04-integrations").await;
+    click(&client, "a.token-activity").await;
+    eventually("Activity filtered by the token", || async {
+        let path = client.current_url().await.ok()?;
+        let body = client.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        (path.query().is_some_and(|q| q.starts_with("token=")) && body.contains("4 requests with one token"))
+            .then_some(())
+    })
+    .await;
+    client.back().await.unwrap();
+    wait_for_text(&client, "Okta production").await;
 
     // The user shows in Users, and in their own page with their group.
     click(&client, "a[data-nav=users]").await;

@@ -42,7 +42,12 @@ pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
         return Err(ApiError::bad_request("the search text must be at most 256 characters"));
     }
     let (before, count) = cursor_paging(&params)?;
-    let page = app.store.list_activity(ActivityQuery { status, resource, text, before, count }).await?;
+    let token = match param(&params, "token").map(str::trim) {
+        None | Some("") => None,
+        Some(id) if crate::credentials::is_token_id(id) => Some(id.to_owned()),
+        Some(other) => return Err(ApiError::bad_request(format!("token {other:?} is not a token id"))),
+    };
+    let page = app.store.list_activity(ActivityQuery { status, resource, text, token, before, count }).await?;
     let items: Vec<_> = page
         .items
         .iter()

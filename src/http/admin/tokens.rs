@@ -10,10 +10,15 @@ use crate::credentials::{self, Scope};
 use crate::http::App;
 use crate::http::json_api::{ApiError, ApiResult, answer, body, checked_name};
 use crate::http::session::Caller;
-use crate::store::{RevokeOutcome, StoreError, TokenRecord};
+use crate::store::{ActivityEntry, RevokeOutcome, StoreError, TokenRecord};
 
 /// Longest token name.
 const NAME_MAX_CHARS: usize = 100;
+
+/// How the SCIM page shows one request: when, what, the outcome and the error's detail.
+fn request_json(entry: &ActivityEntry) -> Value {
+    json!({ "at": entry.at, "method": entry.method, "path": entry.path, "status": entry.status, "error": entry.error })
+}
 
 fn token_json(token: &TokenRecord) -> Value {
     let now = crate::store::format_time(crate::store::now());
@@ -49,10 +54,26 @@ pub fn integration<B>(app: &App, request: &Request<B>) -> ApiResult {
     ))
 }
 
-/// `GET /admin/api/tokens`: every token, newest first, revoked ones included.
+/// `GET /admin/api/tokens`: every token, newest first, revoked ones included, each with what the activity
+/// record says of it (whether the identity provider is connected): its last request, its last failure
+/// with the error's detail, and its requests in the last 24 hours.
 pub async fn list(app: &App) -> ApiResult {
     let tokens = app.store.list_tokens().await?;
-    Ok(answer(StatusCode::OK, &json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() })))
+    let activity = app.store.token_activity(crate::store::now() - time::Duration::hours(24)).await?;
+    let tokens: Vec<Value> = tokens
+        .iter()
+        .map(|token| {
+            let mut value = token_json(token);
+            let seen = activity.get(&token.id);
+            value["activity"] = json!({
+                "lastRequest": seen.and_then(|a| a.last.as_ref()).map(request_json),
+                "lastFailure": seen.and_then(|a| a.last_failure.as_ref()).map(request_json),
+                "requestsLastDay": seen.map_or(0, |a| a.since_count),
+            });
+            value
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, &json!({ "tokens": tokens })))
 }
 
 #[derive(Deserialize)]
