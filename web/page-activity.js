@@ -3,13 +3,38 @@
 
 import { api, queryString } from './api.js';
 import { setQuery } from './app.js';
-import { h, announce, debounce, emptyState, errorBox, formatNumber, loading, pageHeader, table, time } from './ui.js';
+import { h, announce, badge, debounce, emptyState, errorBox, formatNumber, loading, pageHeader, table, time } from './ui.js';
 
 const PAGE = 50;
 
 function statusPill(status) {
   const kind = status >= 500 ? 'danger' : status >= 400 ? 'warn' : 'ok';
   return h('span', { class: `badge badge-${kind} mono` }, String(status));
+}
+
+/** The token of a request: its name, and whether it was revoked or has expired (a refused request
+ * recorded only the token's id). */
+function tokenCell(e) {
+  if (!e.tokenId && !e.tokenName) return h('td', {}, h('span', { class: 'muted' }, 'none'));
+  const name = e.tokenName || h('span', { class: 'muted' }, `unknown token ${e.tokenId}`);
+  const status = { revoked: badge('revoked', 'danger'), expired: badge('expired', 'warn') }[e.tokenStatus];
+  return h('td', {}, name, status ? [' ', status] : null);
+}
+
+/** What a request touched, linked to that user's or group's page when it touched one. */
+function summaryCell(e) {
+  const page = e.targetId && { Users: 'users', Groups: 'groups' }[e.resource];
+  const text = e.summary || (page ? 'see it' : null);
+  const summary = text && page
+    ? h('a', { href: `/${page}/${encodeURIComponent(e.targetId)}`, 'data-link': true }, text)
+    : (text || h('span', { class: 'muted' }, '—'));
+  return h('td', {}, summary, e.error ? h('p', { class: 'error-detail' }, e.error) : null);
+}
+
+/** A request path with the id it names shortened (the whole path is in the tooltip). */
+function pathText(e) {
+  if (!e.targetId || !e.path.includes(e.targetId) || e.targetId.length <= 12) return e.path;
+  return e.path.replace(e.targetId, `${e.targetId.slice(0, 8)}…`);
 }
 
 export async function render(main, { query, isCurrent }) {
@@ -63,11 +88,11 @@ export async function render(main, { query, isCurrent }) {
     }
     const rows = data.items.map((e) => h('tr', { class: e.status >= 400 ? 'failed' : null },
       h('td', { class: 'nowrap' }, time(e.at, { seconds: true })),
-      h('td', {}, e.tokenName || h('span', { class: 'muted' }, 'none')),
-      h('td', {}, h('span', { class: 'method mono' }, e.method), ' ', h('span', { class: 'mono path' }, e.path)),
+      tokenCell(e),
+      h('td', {}, h('span', { class: 'method mono' }, e.method), ' ', h('span', { class: 'mono path', title: e.path }, pathText(e))),
       h('td', {}, statusPill(e.status)),
       h('td', { class: 'number nowrap' }, `${e.latencyMs < 10 ? e.latencyMs.toFixed(1) : Math.round(e.latencyMs)} ms`),
-      h('td', {}, e.summary || h('span', { class: 'muted' }, '—'), e.error ? h('p', { class: 'error-detail' }, e.error) : null)));
+      summaryCell(e)));
     const older = h('button', { type: 'button', class: 'button', disabled: data.next === null, on: { click: () => { cursors.push(before); before = data.next; load(); } } }, 'Older');
     const newer = h('button', { type: 'button', class: 'button', disabled: cursors.length === 0, on: { click: () => { before = cursors.pop(); load(); } } }, 'Newer');
     results.replaceChildren(

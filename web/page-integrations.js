@@ -64,9 +64,11 @@ function connectionCell(token) {
   if (!last) return h('td', { class: 'connection' }, h('span', { class: 'muted' }, 'No request yet'));
   // Every recorded request with a token got past authentication: the provider is connected, and a
   // refused request (a conflict, a bad filter) is shown as the last failure; a 5xx is scimbox's fault.
-  const ok = last.status < 500;
+  // A 401 or 403 is the token refused (revoked, expired): the provider still sends it.
+  const state = last.status === 401 || last.status === 403 ? ['Refused', 'danger']
+    : last.status >= 500 ? ['Server error', 'danger'] : ['Connected', 'ok'];
   return h('td', { class: 'connection' },
-    h('div', {}, badge(ok ? 'Connected' : 'Server error', ok ? 'ok' : 'danger'), ' last request ', time(last.at), ` (${last.status})`),
+    h('div', {}, badge(state[0], state[1]), ' last request ', time(last.at), ` (${last.status})`),
     failure ? h('div', { class: 'last-failure' }, 'Last failure ', time(failure.at), ` (${failure.status})`,
       failure.error ? h('span', { class: 'error-detail' }, `: ${failure.error}`) : null) : null,
     h('div', {}, link));

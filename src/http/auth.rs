@@ -43,6 +43,14 @@ pub struct Principal {
     pub scope: Scope,
 }
 
+/// The public id of the token an `Authorization` header presents, when it has a token's shape (never the
+/// secret): what Activity and the audit log name a refused token by.
+pub fn presented_token_id(header: Option<&[u8]>) -> Option<String> {
+    let text = std::str::from_utf8(header?).ok()?;
+    let token = text.strip_prefix("Bearer ")?.trim();
+    credentials::parse_token(token).ok().map(|token| token.id.to_owned())
+}
+
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {

@@ -92,6 +92,8 @@ impl App {
 #[derive(Debug, Default)]
 pub struct Exchange {
     pub principal: Option<Principal>,
+    /// The public id of a token that was presented and refused (revoked, expired, wrong secret).
+    pub presented_token: Option<String>,
 }
 
 /// Why the server could not start or stopped abnormally.

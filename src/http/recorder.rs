@@ -44,6 +44,11 @@ pub const PEEK_LIMIT: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityNote(pub String);
 
+/// What a handler attaches to a response whose resource id the path does not carry (a create): the id
+/// of the user or group it touched, for the Activity page's link.
+#[derive(Debug, Clone)]
+pub struct ActivityTarget(pub String);
+
 /// How much activity is kept: the newest `max_rows`, none older than `max_age`.
 #[derive(Debug, Clone, Copy)]
 struct Retention {
@@ -169,6 +174,8 @@ pub struct Facts<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub latency_us: u64,
+    /// The public id of the token a refused request presented (never its secret), when it had one.
+    pub presented_token: Option<&'a str>,
 }
 
 /// Queues the activity entry of a finished SCIM request and hands the response back (rebuilt around the
@@ -181,6 +188,7 @@ pub async fn record(
 ) -> Response<Body> {
     let status = response.status().as_u16();
     let note = response.extensions().get::<ActivityNote>().map(|note| note.0.clone());
+    let created = response.extensions().get::<ActivityTarget>().map(|target| target.0.clone());
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     let small = response.body().size_hint().exact().is_some_and(|n| n > 0 && n <= PEEK_LIMIT as u64);
@@ -201,11 +209,15 @@ pub async fn record(
         (response, Peek::default())
     };
     let summary = note.or_else(|| summarize(facts.method, facts.path, status, &peek));
+    let target_id = created
+        .or_else(|| target_of(facts.path))
+        .or_else(|| if status == 201 { peek.id.clone() } else { None })
+        .map(|id| id.chars().take(200).collect());
     let arrived = crate::store::now() - time::Duration::microseconds(i64::try_from(facts.latency_us).unwrap_or(0));
     app.recorder.record(ActivityEntry {
         at: crate::store::format_time(arrived),
         request_id: facts.request_id.to_owned(),
-        token_id: principal.map(|p| p.token_id.clone()),
+        token_id: principal.map(|p| p.token_id.clone()).or_else(|| facts.presented_token.map(str::to_owned)),
         token_name: principal.map(|p| p.token_name.clone()),
         method: facts.method.as_str().to_owned(),
         path: facts.path.chars().take(512).collect(),
@@ -214,6 +226,7 @@ pub async fn record(
         latency_us: facts.latency_us,
         summary,
         error: if status >= 400 { peek.detail.map(|d| d.chars().take(1000).collect()) } else { None },
+        target_id,
     });
     response
 }
@@ -222,6 +235,7 @@ pub async fn record(
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peek {
+    pub id: Option<String>,
     pub user_name: Option<String>,
     pub display_name: Option<String>,
     pub active: Option<serde_json::Value>,
@@ -304,6 +318,14 @@ pub fn group_patch_note(body: &serde_json::Value, group_name: &str) -> Option<Ac
     Some(ActivityNote(format!("{} group {group_name}", parts.join(", "))))
 }
 
+/// The id a SCIM path names (`/scim/v2/Users/{id}`, `/scim/v2/Groups/{id}`), if it names one.
+pub fn target_of(path: &str) -> Option<String> {
+    let mut segments = path.strip_prefix("/scim/v2/")?.split('/');
+    let resource = segments.next()?;
+    let id = segments.next().filter(|id| !id.is_empty() && *id != ".search")?;
+    (resource.eq_ignore_ascii_case("Users") || resource.eq_ignore_ascii_case("Groups")).then(|| id.to_owned())
+}
+
 /// The resource a SCIM path is about: its first segment under `/scim/v2/`.
 pub fn resource_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/scim/v2")?.trim_start_matches('/');
@@ -381,6 +403,16 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_a_path_names() {
+        assert_eq!(target_of("/scim/v2/Users/0190c0de-1").as_deref(), Some("0190c0de-1"));
+        assert_eq!(target_of("/scim/v2/groups/g-7").as_deref(), Some("g-7"));
+        assert_eq!(target_of("/scim/v2/Users"), None);
+        assert_eq!(target_of("/scim/v2/Users/.search"), None);
+        assert_eq!(target_of("/scim/v2/Schemas/urn:x"), None);
+        assert_eq!(target_of("/api/v1/assets/a"), None);
+    }
 
     fn check(method: Method, path: &str, status: u16, body: &str, expected: Option<&str>) {
         let peek = Peek::read(body.as_bytes());

@@ -57,7 +57,13 @@ pub async fn handle(app: Arc<App>, mut request: Request<Incoming>) -> Response<B
         if let Some(token) = token {
             app.metrics.scim_operation(token, &metrics::scim_operation(&method, &path), status);
         }
-        let facts = recorder::Facts { request_id: &request_id, method: &method, path: &path, latency_us };
+        let facts = recorder::Facts {
+            request_id: &request_id,
+            method: &method,
+            path: &path,
+            latency_us,
+            presented_token: exchange.presented_token.as_deref(),
+        };
         response = recorder::record(&app, response, facts, exchange.principal.as_ref()).await;
     }
     tracing::info!(
@@ -128,7 +134,11 @@ async fn scim_route(
             request.extensions_mut().insert(Actor::token(&principal.token_id, &principal.token_name, client));
             exchange.principal = Some(principal);
         }
-        Err(error) => return reply::auth_error_response(error),
+        Err(error) => {
+            // The token's public id, so that Activity can name a revoked or expired token.
+            exchange.presented_token = super::auth::presented_token_id(authorization);
+            return reply::auth_error_response(error);
+        }
     }
     use scim_handlers::{bulk, discovery, groups, root, users};
     let method = request.method().clone();

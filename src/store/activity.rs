@@ -22,6 +22,8 @@ pub struct ActivityEntry {
     pub latency_us: u64,
     pub summary: Option<String>,
     pub error: Option<String>,
+    /// The id of the user or group the request touched, when it touched one.
+    pub target_id: Option<String>,
 }
 
 /// A recorded entry with its position (newest entries have the highest `seq`).
@@ -87,8 +89,8 @@ impl Store {
         self.write(move |conn| {
             let mut insert = conn.prepare_cached(
                 "INSERT INTO activity (at, request_id, token_id, token_name, method, path, resource, status,
-                                       latency_us, summary, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                       latency_us, summary, error, target_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for e in &entries {
                 insert.execute(params![
@@ -102,7 +104,8 @@ impl Store {
                     e.status,
                     i64::try_from(e.latency_us).unwrap_or(i64::MAX),
                     e.summary,
-                    e.error
+                    e.error,
+                    e.target_id
                 ])?;
             }
             let keep = i64::try_from(max_rows).unwrap_or(i64::MAX);
@@ -160,7 +163,7 @@ impl Store {
             values.push(SqlValue::from(i64::from(query.count) + 1));
             let sql = format!(
                 "SELECT seq, at, request_id, token_id, token_name, method, path, resource, status, latency_us,
-                        summary, error
+                        summary, error, target_id
                  FROM activity WHERE {filter} AND seq < ?{} ORDER BY seq DESC LIMIT ?{}",
                 values.len() - 1,
                 values.len()
@@ -181,6 +184,7 @@ impl Store {
                         latency_us: u64::try_from(row.get::<_, i64>(9)?).unwrap_or(0),
                         summary: row.get(10)?,
                         error: row.get(11)?,
+                        target_id: row.get(12)?,
                     },
                 })
             })?;
@@ -229,7 +233,8 @@ impl Store {
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut entry = conn.prepare_cached(
-                "SELECT at, request_id, token_id, token_name, method, path, resource, status, latency_us, summary, error
+                "SELECT at, request_id, token_id, token_name, method, path, resource, status, latency_us, summary, error,
+                        target_id
                  FROM activity WHERE seq = ?1",
             )?;
             let mut read = |seq: i64| -> Result<ActivityEntry, StoreError> {
@@ -246,6 +251,7 @@ impl Store {
                         latency_us: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
                         summary: row.get(9)?,
                         error: row.get(10)?,
+                        target_id: row.get(11)?,
                     })
                 })?)
             };

@@ -720,6 +720,7 @@ fn entry(n: usize, at: &str) -> scimbox::store::ActivityEntry {
         latency_us: 100,
         summary: Some(format!("entry {n}")),
         error: None,
+        target_id: None,
     }
 }
 
@@ -792,6 +793,7 @@ async fn a_large_batch_of_activity_is_stored_whole_and_in_order() {
             latency_us: n * 1000 + 7,
             summary: (n % 4 == 0).then(|| format!("entry {n}")),
             error: (n % 11 == 0).then(|| format!("there is no user with id \"{n}\"")),
+            target_id: (n % 3 == 1).then(|| format!("{n}")),
         })
         .collect();
     store.record_activity(entries.clone(), 10_000).await.unwrap();

@@ -287,6 +287,9 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     })
     .await;
     screenshot(&client, "09-activity").await;
+    // Each row links to the user or group it touched.
+    click(&client, &format!("main tbody a[href='/users/{alice}']")).await;
+    wait_for_path(&client, &format!("/users/{alice}")).await;
 
     // Revoke the token (with a confirmation); SCIM refuses it at once.
     click(&client, "a[data-nav=integrations]").await;
@@ -298,6 +301,17 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     wait_for_text(&client, "Revoked").await;
     let refused = server.scim(Method::GET, "Users", &token).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    // Activity names the revoked token the refused request presented, and the SCIM page says it is refused.
+    client.goto(&server.url("/activity")).await.unwrap();
+    eventually("the refused request, named by its revoked token", || async {
+        client.find(Locator::Css("#activity-refresh")).await.ok()?.click().await.ok()?;
+        let row = client.find(Locator::Css("main tbody tr")).await.ok()?.text().await.ok()?;
+        (row.contains("Okta production") && row.contains("revoked") && row.contains("401")).then_some(())
+    })
+    .await;
+    client.goto(&server.url("/integrations")).await.unwrap();
+    let cell = wait_for(&client, "tr[data-token] td.connection").await.text().await.unwrap();
+    assert!(cell.contains("Refused") && cell.contains("(401)"), "{cell}");
 
     click(&client, "a[data-nav=admins]").await;
     wait_for_text(&client, "(you)").await;

@@ -48,16 +48,39 @@ pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
         Some(other) => return Err(ApiError::bad_request(format!("token {other:?} is not a token id"))),
     };
     let page = app.store.list_activity(ActivityQuery { status, resource, text, token, before, count }).await?;
+    // Tokens by id: a request refused for its token recorded only the token's id; the page names it,
+    // and says when it was revoked or has expired.
+    let now = crate::store::format_time(crate::store::now());
+    let tokens: std::collections::HashMap<String, (String, &str)> = app
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .map(|t| {
+            let status = if t.revoked_at.is_some() {
+                "revoked"
+            } else if t.expires_at.as_deref().is_some_and(|at| at <= now.as_str()) {
+                "expired"
+            } else {
+                "active"
+            };
+            (t.id, (t.name, status))
+        })
+        .collect();
     let items: Vec<_> = page
         .items
         .iter()
         .map(|record| {
             let e = &record.entry;
+            let known = e.token_id.as_ref().and_then(|id| tokens.get(id));
             json!({
                 "seq": record.seq,
                 "at": e.at,
                 "requestId": e.request_id,
-                "tokenName": e.token_name,
+                "tokenId": e.token_id,
+                "tokenName": e.token_name.clone().or_else(|| known.map(|(name, _)| name.clone())),
+                "tokenStatus": e.token_id.as_ref().map(|_| known.map_or("unknown", |(_, status)| *status)),
+                "targetId": e.target_id,
                 "method": e.method,
                 "path": e.path,
                 "resource": e.resource,

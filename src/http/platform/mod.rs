@@ -123,11 +123,7 @@ async fn record_refusal(app: &App, header: &[u8], client: Option<IpAddr>, error:
         app.refusals_left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(());
     };
-    let id = std::str::from_utf8(header)
-        .ok()
-        .and_then(|text| text.strip_prefix("Bearer "))
-        .and_then(|token| crate::credentials::parse_token(token.trim()).ok())
-        .map(|token| token.id.to_owned());
+    let id = super::auth::presented_token_id(Some(header));
     let target = id.map(|id| Target { kind: "token".into(), id: Some(id), name: None });
     let details = json!({ "reason": error.to_string(), "refusalsLeftOutBefore": left_out });
     app.store.audit(Actor::anonymous(client), Entry::new(Action::TokenRefused, target, details)).await?;

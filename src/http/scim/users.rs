@@ -71,6 +71,7 @@ pub async fn create(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let mut response = resource(StatusCode::CREATED, &rendered, Some(&location), &stored.etag());
     let name = stored.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
     response.extensions_mut().insert(crate::http::recorder::created_note("user", name));
+    response.extensions_mut().insert(crate::http::recorder::ActivityTarget(stored.id.clone()));
     Ok(response)
 }
 
