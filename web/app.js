@@ -59,6 +59,11 @@ export function currentAdmin() {
   return state.admin;
 }
 
+/** Whether no admin exists yet (as the page learnt when it loaded). */
+export function setupNeeded() {
+  return Boolean(state.setupNeeded);
+}
+
 function showFrame(signedInFrame) {
   document.body.classList.toggle('signed-out', !signedInFrame);
   document.getElementById('topbar').hidden = !signedInFrame;
@@ -149,9 +154,11 @@ async function start() {
   });
   if (location.pathname !== '/setup') {
     try {
-      const session = await api('GET', 'me');
+      // Always 200: a signed-out load asks nothing the browser reports as a failed request.
+      const session = await api('GET', 'session');
       state.admin = session.admin;
-      setCsrfToken(session.csrfToken);
+      state.setupNeeded = session.setupNeeded;
+      if (session.admin) setCsrfToken(session.csrfToken);
     } catch {
       state.admin = null;
     }

@@ -1,6 +1,7 @@
 // Admins: who can sign in to this page; add and remove admins, change your own password.
 
 import { api } from './api.js';
+import { currentAdmin } from './app.js';
 import { h, announce, confirmDialog, errorBox, field, loading, pageHeader, table, time } from './ui.js';
 
 export async function render(main) {
@@ -74,7 +75,10 @@ function passwordForm() {
   const next = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true });
   const repeat = h('input', { id: 'repeat-password', type: 'password', autocomplete: 'new-password', required: true });
   const status = h('div', { class: 'form-status' });
-  const form = h('form', { class: 'form', novalidate: true },
+  // Whose password this is, for password managers (and Chromium's check that a password form names its
+  // user); hidden, since the page says who is signed in.
+  const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', value: currentAdmin()?.username ?? '', readonly: true, hidden: true, tabindex: '-1' });
+  const form = h('form', { class: 'form', novalidate: true }, username,
     field('Current password', current), field('New password', next, 'At least 12 characters. Your other sessions are signed out.'),
     field('Repeat the new password', repeat), status, h('button', { type: 'submit', class: 'button primary' }, 'Change password'));
   form.addEventListener('submit', async (event) => {

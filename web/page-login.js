@@ -1,7 +1,7 @@
 // Sign in.
 
 import { api } from './api.js';
-import { signedIn } from './app.js';
+import { setupNeeded, signedIn } from './app.js';
 import { h, field, errorBox } from './ui.js';
 
 export async function render(main, { query }) {
@@ -13,11 +13,8 @@ export async function render(main, { query }) {
     card.append(h('p', { class: 'notice', role: 'status', id: 'session-ended' },
       'Your session ended — sign in again. You will come back to the page you were on.'));
   }
-  try {
-    await api('GET', 'setup');
+  if (setupNeeded()) {
     card.append(h('p', { class: 'notice' }, 'No admin exists yet. Open the setup link that `scimbox serve` printed, or run `scimbox admin create --username NAME` on the server.'));
-  } catch {
-    // 404: setup is done, which is the usual case.
   }
   const username = h('input', { id: 'login-username', name: 'username', autocomplete: 'username', required: true });
   const password = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });

@@ -36,9 +36,17 @@ export function announce(message) {
   window.requestAnimationFrame(() => { region.textContent = message; });
 }
 
+/** A message as a sentence: the server's details are often fragments ("the current password is wrong"). */
+export function sentence(message) {
+  const text = String(message || '').trim();
+  if (!text) return text;
+  const first = text[0].toLocaleUpperCase() + text.slice(1);
+  return /[.!?)”"]$/.test(first) ? first : `${first}.`;
+}
+
 /** A message box for an error; `role=alert` makes it read out when it appears. */
 export function errorBox(message) {
-  return h('p', { class: 'error-box', role: 'alert' }, message);
+  return h('p', { class: 'error-box', role: 'alert' }, sentence(message));
 }
 
 export function emptyState(title, text, action) {
@@ -223,9 +231,10 @@ export function pageHeader(title, ...extra) {
   return h('div', { class: 'page-header' }, h('h1', { tabindex: '-1' }, title), ...extra);
 }
 
-/** A table in a horizontally scrolling region (narrow screens keep every column reachable). */
+/** A table in a horizontally scrolling region (narrow screens keep every column reachable). The region is
+ * named "… table", so that it never shares its name with the card around it (axe: landmark-unique). */
 export function table(caption, columns, rows) {
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${caption} table`, tabindex: '0' },
     h('table', {},
       h('caption', { class: 'visually-hidden' }, caption),
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),

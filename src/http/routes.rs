@@ -204,7 +204,8 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         (&Method::GET, ["setup"]) => return json_api::respond(admin::session::setup_state(app).await),
         (&Method::POST, ["setup"]) => return json_api::respond(admin::session::setup(app, request).await),
         (&Method::POST, ["login"]) => return json_api::respond(admin::session::login(app, request).await),
-        (_, ["setup" | "login"]) => return json_api::error_response(&not_allowed(&method)),
+        (&Method::GET, ["session"]) => return json_api::respond(admin::session::current(app, &request).await),
+        (_, ["setup" | "login" | "session"]) => return json_api::error_response(&not_allowed(&method)),
         _ => {}
     }
     let caller = match session::authenticate(app, &request).await {

@@ -949,3 +949,20 @@ async fn each_token_shows_whether_its_provider_is_connected() {
     let refused = server.api(Method::GET, "activity?token=okta", Some(&session)).send().await.unwrap();
     assert_eq!(error(refused, StatusCode::BAD_REQUEST).await, "token \"okta\" is not a token id");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_route_answers_signed_out_loads_without_an_error_status() {
+    let server = AdminServer::start().await;
+    let before: Value = server.api(Method::GET, "session", None).send().await.unwrap().json().await.unwrap();
+    assert_eq!(before, json!({"admin": null, "setupNeeded": true}));
+    let session = server.set_up("root").await;
+    let signed_out = server.api(Method::GET, "session", None).send().await.unwrap();
+    assert_eq!(signed_out.status(), StatusCode::OK);
+    assert_eq!(signed_out.json::<Value>().await.unwrap(), json!({"admin": null, "setupNeeded": false}));
+    let signed_in: Value =
+        server.api(Method::GET, "session", Some(&session)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(signed_in["admin"]["username"], "root");
+    assert_eq!(signed_in["csrfToken"], session.csrf.as_str());
+    let post = server.api(Method::POST, "session", Some(&session)).send().await.unwrap();
+    error(post, StatusCode::METHOD_NOT_ALLOWED).await;
+}

@@ -183,7 +183,7 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
     type_into(&client, "#login-username", "root").await;
     type_into(&client, "#login-password", "wrong password").await;
     click(&client, "form button[type=submit]").await;
-    wait_for_text(&client, "the user name or the password is wrong").await;
+    wait_for_text(&client, "The user name or the password is wrong.").await;
     screenshot(&client, "02-login").await;
     type_into(&client, "#login-password", PASSWORD).await;
     click(&client, "form button[type=submit]").await;
@@ -358,6 +358,25 @@ async fn dialogs_close_with_escape_and_the_keyboard_reaches_everything() {
     let client = browser(&driver, profile.path()).await;
 
     client.goto(&server.url("/login")).await.unwrap();
+    wait_for(&client, "#login-username").await;
+    // A signed-out load asks nothing that fails (a failed request is a console error in the browser).
+    let failed = client
+        .execute(
+            "return performance.getEntriesByType('resource').filter((e) => e.responseStatus >= 400).map((e) => e.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed, json!([]), "requests that failed on a signed-out load");
+    let measured = client
+        .execute("return performance.getEntriesByType('resource').some((e) => e.responseStatus === 200)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        measured,
+        json!(true),
+        "the browser reports each request's status (else the check above proves nothing)"
+    );
     // Sign in with the keyboard alone: type, Tab, type, Enter.
     type_into(&client, "#login-username", "root").await;
     let username = wait_for(&client, "#login-username").await;

@@ -146,6 +146,28 @@ pub fn me(caller: &Caller) -> Response<Body> {
     )
 }
 
+/// `GET /admin/api/session`, open: who is signed in (with the CSRF token), or `"admin": null`, and whether
+/// the first admin is still to be created. Always 200 when the store answers, so that a signed-out page
+/// load asks nothing the browser reports as a failed request.
+pub async fn current(app: &App, request: &Request<Incoming>) -> ApiResult {
+    let setup_needed = app.store.admin_count().await? == 0;
+    match crate::http::session::authenticate(app, request).await {
+        Ok(caller) => Ok(answer(
+            StatusCode::OK,
+            &json!({
+                "admin": admin_json(&caller.admin),
+                "csrfToken": caller.csrf_token,
+                "expiresAt": caller.expires_at,
+                "setupNeeded": setup_needed,
+            }),
+        )),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => {
+            Ok(answer(StatusCode::OK, &json!({ "admin": null, "setupNeeded": setup_needed })))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 fn setup_done() -> ApiError {
     ApiError::not_found("setup is complete: an admin exists. Sign in instead")
 }
