@@ -233,8 +233,7 @@ fn group_row(row: &Row<'_>) -> rusqlite::Result<DirectoryGroup> {
 
 fn members_page(conn: &Connection, seq: i64, start: u64, count: u32) -> Result<Vec<DirectoryMember>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT m.member_id, m.member_type, coalesce(m.display, u.display_name, u.user_name, g.display_name),
-                u.user_name, u.active
+        "SELECT m.member_id, m.member_type, coalesce(g.display_name, m.display), u.user_name, u.active, u.attributes
          FROM group_members m
          LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id AND u.deleted_at IS NULL
          LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id
@@ -242,11 +241,19 @@ fn members_page(conn: &Connection, seq: i64, start: u64, count: u32) -> Result<V
          ORDER BY m.member_id LIMIT ?2 OFFSET ?3",
     )?;
     let rows = statement.query_map(params![seq, count, offset(start)], |row| {
+        // A user is shown by their own name, as on the Users page: the member's `display` an identity
+        // provider sends is often only the e-mail address (Okta's is).
+        let attributes: Option<String> = row.get(5)?;
+        let own_name = attributes
+            .and_then(|text| serde_json::from_str::<Map<String, Value>>(&text).ok())
+            .and_then(|attributes| person_name(&attributes));
+        let user_name: Option<String> = row.get(3)?;
+        let display: Option<String> = row.get(2)?;
         Ok(DirectoryMember {
             id: row.get(0)?,
             kind: row.get(1)?,
-            display: row.get(2)?,
-            user_name: row.get(3)?,
+            display: own_name.or_else(|| user_name.clone()).or(display),
+            user_name,
             active: row.get(4)?,
         })
     })?;

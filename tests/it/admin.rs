@@ -966,3 +966,27 @@ async fn the_session_route_answers_signed_out_loads_without_an_error_status() {
     let post = server.api(Method::POST, "session", Some(&session)).send().await.unwrap();
     error(post, StatusCode::METHOD_NOT_ALLOWED).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_members_are_shown_by_their_own_names() {
+    let server = AdminServer::start().await;
+    let session = server.set_up("root").await;
+    let (_, token) = server.token(&session, "okta").await;
+    let alice = scim_user(&server, &token, "alice@example.com", "Alice", true).await;
+    // Okta's group push sends each member's e-mail address as its display.
+    let group = server
+        .scim(Method::POST, "Groups", &token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering",
+            "members": [{"value": alice, "display": "alice@example.com"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    let group: Value = group.json().await.unwrap();
+    let page = get(&server, &session, &format!("groups/{}", group["id"].as_str().unwrap())).await;
+    let member = &page["members"]["items"][0];
+    assert_eq!(member["display"], "Alice Example", "{page}");
+    assert_eq!(member["userName"], "alice@example.com");
+}

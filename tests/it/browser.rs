@@ -463,7 +463,12 @@ async fn dialogs_end_with_their_page_and_an_ended_session_keeps_the_unsaved_perm
     assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("viewer"));
     screenshot(&client, "session-ended-changes-kept").await;
     click(&client, "#share-save").await;
-    wait_for(&client, &format!("tr[data-principal=\"{team}\"]")).await;
+    // The dialog's own rows carry the same attribute: wait for it to close, then for the page's row.
+    eventually("the dialog to close after saving", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+    wait_for(&client, &format!("main tr[data-principal=\"{team}\"]")).await;
     let saved = server.store.asset_permissions(&asset).await.unwrap();
     assert_eq!(saved.grants.len(), 1, "the kept change was saved");
     client.close().await.unwrap();
