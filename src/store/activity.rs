@@ -170,23 +170,7 @@ impl Store {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             let rows = statement.query_map(params_from_iter(values.iter()), |row| {
-                Ok(ActivityRecord {
-                    seq: row.get(0)?,
-                    entry: ActivityEntry {
-                        at: row.get(1)?,
-                        request_id: row.get(2)?,
-                        token_id: row.get(3)?,
-                        token_name: row.get(4)?,
-                        method: row.get(5)?,
-                        path: row.get(6)?,
-                        resource: row.get(7)?,
-                        status: row.get(8)?,
-                        latency_us: u64::try_from(row.get::<_, i64>(9)?).unwrap_or(0),
-                        summary: row.get(10)?,
-                        error: row.get(11)?,
-                        target_id: row.get(12)?,
-                    },
-                })
+                Ok(ActivityRecord { seq: row.get(0)?, entry: entry_from(row, 1)? })
             })?;
             let mut items = rows.collect::<Result<Vec<_>, _>>()?;
             let more = items.len() > query.count as usize;
@@ -238,22 +222,7 @@ impl Store {
                  FROM activity WHERE seq = ?1",
             )?;
             let mut read = |seq: i64| -> Result<ActivityEntry, StoreError> {
-                Ok(entry.query_row([seq], |row| {
-                    Ok(ActivityEntry {
-                        at: row.get(0)?,
-                        request_id: row.get(1)?,
-                        token_id: row.get(2)?,
-                        token_name: row.get(3)?,
-                        method: row.get(4)?,
-                        path: row.get(5)?,
-                        resource: row.get(6)?,
-                        status: row.get(7)?,
-                        latency_us: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
-                        summary: row.get(9)?,
-                        error: row.get(10)?,
-                        target_id: row.get(11)?,
-                    })
-                })?)
+                Ok(entry.query_row([seq], |row| entry_from(row, 0))?)
             };
             let mut found = std::collections::HashMap::new();
             for (token, last, failure, count) in rows {
@@ -268,6 +237,25 @@ impl Store {
         })
         .await
     }
+}
+
+/// An entry from a row whose columns, from `first` on, are `at, request_id, token_id, token_name, method,
+/// path, resource, status, latency_us, summary, error, target_id`.
+fn entry_from(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ActivityEntry> {
+    Ok(ActivityEntry {
+        at: row.get(first)?,
+        request_id: row.get(first + 1)?,
+        token_id: row.get(first + 2)?,
+        token_name: row.get(first + 3)?,
+        method: row.get(first + 4)?,
+        path: row.get(first + 5)?,
+        resource: row.get(first + 6)?,
+        status: row.get(first + 7)?,
+        latency_us: u64::try_from(row.get::<_, i64>(first + 8)?).unwrap_or(0),
+        summary: row.get(first + 9)?,
+        error: row.get(first + 10)?,
+        target_id: row.get(first + 11)?,
+    })
 }
 
 /// Escapes LIKE's wildcards so that the admin's text is matched literally.

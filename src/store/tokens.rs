@@ -39,6 +39,17 @@ impl TokenRecord {
     pub fn prefix(&self) -> String {
         format!("{}{}", credentials::TOKEN_PREFIX, self.id)
     }
+
+    /// `revoked`, `expired` (at `now`, as stored text) or `active`.
+    pub fn status(&self, now: &str) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.as_deref().is_some_and(|at| at <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
 }
 
 /// What the server needs to authenticate a token: only live (unrevoked) tokens are read.

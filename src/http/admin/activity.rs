@@ -57,13 +57,7 @@ pub async fn list<B>(app: &App, request: &Request<B>) -> ApiResult {
         .await?
         .into_iter()
         .map(|t| {
-            let status = if t.revoked_at.is_some() {
-                "revoked"
-            } else if t.expires_at.as_deref().is_some_and(|at| at <= now.as_str()) {
-                "expired"
-            } else {
-                "active"
-            };
+            let status = t.status(&now);
             (t.id, (t.name, status))
         })
         .collect();

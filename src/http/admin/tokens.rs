@@ -21,14 +21,7 @@ fn request_json(entry: &ActivityEntry) -> Value {
 }
 
 fn token_json(token: &TokenRecord) -> Value {
-    let now = crate::store::format_time(crate::store::now());
-    let status = if token.revoked_at.is_some() {
-        "revoked"
-    } else if token.expires_at.as_deref().is_some_and(|at| at <= now.as_str()) {
-        "expired"
-    } else {
-        "active"
-    };
+    let status = token.status(&crate::store::format_time(crate::store::now()));
     json!({
         "id": token.id,
         "name": token.name,
