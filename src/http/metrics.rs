@@ -201,7 +201,7 @@ impl Metrics {
         catch_up(&self.activity.with_label_values(&["written"]), app.recorder.written());
         catch_up(&self.activity.with_label_values(&["dropped"]), app.recorder.dropped());
         catch_up(&self.audit.with_label_values(&["appended"]), crate::store::audit_records_appended());
-        catch_up(&self.audit.with_label_values(&["left_out"]), app.refusals_left_out.load(Ordering::Relaxed));
+        catch_up(&self.audit.with_label_values(&["left_out"]), app.audit_budget.left_out());
         catch_up(&self.audit_stream.with_label_values(&["written"]), app.audit_stream.written.load(Ordering::Relaxed));
         catch_up(&self.audit_stream.with_label_values(&["failed"]), app.audit_stream.failures.load(Ordering::Relaxed));
         catch_up(&self.token_cache_hits, app.tokens.cache_hits());

@@ -59,10 +59,8 @@ pub struct App {
     pub metrics: Arc<metrics::Metrics>,
     /// What the audit stream for a SIEM has written and failed to write.
     pub audit_stream: Arc<housekeeping::StreamCounters>,
-    /// Bounds the audit records that refused tokens can write per address.
+    /// Bounds the audit records that refused tokens can write per address (and counts what it leaves out).
     pub audit_budget: throttle::RecordBudget,
-    /// Refusals left out of the audit log by that bound.
-    pub refusals_left_out: AtomicU64,
     /// Bounds the PATCHes being applied at once to all cores but one: a client sending the largest
     /// PATCHes allowed, as fast as it can, leaves a core for everyone else.
     pub patch_slots: Semaphore,
@@ -165,7 +163,6 @@ impl Server {
             audit_stream: Arc::default(),
             metrics,
             audit_budget: throttle::RecordBudget::default(),
-            refusals_left_out: AtomicU64::new(0),
             patch_slots: Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             ),

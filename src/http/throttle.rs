@@ -234,6 +234,8 @@ pub const RECORDS_PER_MINUTE: u32 = 10;
 #[derive(Debug, Default)]
 pub struct RecordBudget {
     entries: Mutex<HashMap<Option<IpAddr>, Window>>,
+    /// Refusals left out so far, from every address (for the metrics).
+    left_out: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -247,6 +249,19 @@ impl RecordBudget {
     /// Whether a refusal from `address` may be recorded now; `Some(n)` says yes, with the number of its
     /// refusals left out since its last record.
     pub fn take(&self, address: Option<IpAddr>, now: Instant) -> Option<u64> {
+        let taken = self.take_turn(address, now);
+        if taken.is_none() {
+            self.left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// Refusals left out of the log so far, from every address.
+    pub fn left_out(&self) -> u64 {
+        self.left_out.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take_turn(&self, address: Option<IpAddr>, now: Instant) -> Option<u64> {
         let mut entries = self.entries.lock().unwrap_or_else(|poison| poison.into_inner());
         if entries.len() >= MAX_KEYS && !entries.contains_key(&address) {
             entries.retain(|_, w| now - w.started < Duration::from_secs(60));
@@ -287,6 +302,7 @@ mod tests {
             Some(2),
             "the next record counts what was left out"
         );
+        assert_eq!(budget.left_out(), 2, "and so does the total the metrics read");
     }
 
     const HOME: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));

@@ -119,10 +119,7 @@ async fn record_refusal(app: &App, header: &[u8], client: Option<IpAddr>, error:
     if matches!(error, AuthError::Throttled(_) | AuthError::Overloaded | AuthError::Store(_)) {
         return Ok(());
     }
-    let Some(left_out) = app.audit_budget.take(client, std::time::Instant::now()) else {
-        app.refusals_left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Ok(());
-    };
+    let Some(left_out) = app.audit_budget.take(client, std::time::Instant::now()) else { return Ok(()) };
     let id = super::auth::presented_token_id(Some(header));
     let target = id.map(|id| Target { kind: "token".into(), id: Some(id), name: None });
     let details = json!({ "reason": error.to_string(), "refusalsLeftOutBefore": left_out });
