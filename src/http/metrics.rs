@@ -243,11 +243,7 @@ pub fn route_class(path: &str) -> &'static str {
 pub fn scim_operation(method: &Method, path: &str) -> String {
     let mut segments = path.trim_start_matches("/scim/v2").split('/').filter(|s| !s.is_empty());
     let endpoint = match segments.next() {
-        Some(first) => {
-            let known =
-                ["Users", "Groups", "Bulk", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas", ".search"];
-            known.into_iter().find(|k| k.eq_ignore_ascii_case(first)).unwrap_or("other")
-        }
+        Some(first) => super::request::scim_endpoint(first).unwrap_or("other"),
         None => "root",
     };
     let item = match segments.next() {

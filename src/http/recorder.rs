@@ -330,8 +330,7 @@ pub fn target_of(path: &str) -> Option<String> {
 pub fn resource_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/scim/v2")?.trim_start_matches('/');
     let first = rest.split('/').next().filter(|s| !s.is_empty())?;
-    let known = ["Users", "Groups", "Bulk", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas", ".search"];
-    Some(known.iter().find(|k| k.eq_ignore_ascii_case(first)).map_or("other", |k| k).to_owned())
+    Some(crate::http::request::scim_endpoint(first).unwrap_or("other").to_owned())
 }
 
 /// A few words on what a SCIM request did, from its method, path, status and response.

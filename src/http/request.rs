@@ -14,6 +14,16 @@ use super::App;
 use crate::audit::Actor;
 use crate::scim;
 
+/// The SCIM endpoints, as the route table, the Activity record and the metrics name them.
+const SCIM_ENDPOINTS: [&str; 8] =
+    ["Users", "Groups", "Bulk", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas", ".search"];
+
+/// The canonical name of a SCIM endpoint (the first path segment under `/scim/v2/`), whatever its case
+/// (`/users` from some clients); `None` for a name that is not one.
+pub fn scim_endpoint(name: &str) -> Option<&'static str> {
+    SCIM_ENDPOINTS.into_iter().find(|known| known.eq_ignore_ascii_case(name))
+}
+
 /// Who the route table authenticated a request as (put into its extensions), as the audit log names the
 /// actor of what the request changes; a request nobody authenticated is anonymous, from its address.
 pub fn actor<B>(request: &Request<B>) -> Actor {

@@ -143,12 +143,7 @@ async fn scim_route(
     use scim_handlers::{bulk, discovery, groups, root, users};
     let method = request.method().clone();
     // Endpoint names are matched whatever their case (`/users` from some clients); ids are kept as sent.
-    let endpoint = rest.first().map(|name| {
-        ["Users", "Groups", "Bulk", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas"]
-            .into_iter()
-            .find(|known| known.eq_ignore_ascii_case(name))
-            .unwrap_or(name)
-    });
+    let endpoint = rest.first().map(|name| super::request::scim_endpoint(name).unwrap_or(name));
     let canonical: Vec<&str> = endpoint.into_iter().chain(rest.iter().skip(1).copied()).collect();
     let rest = canonical.as_slice();
     let result: Result<Response<Body>, scim::Error> = match (&method, rest) {
