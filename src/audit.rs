@@ -351,6 +351,13 @@ impl Record {
         serde_json::to_vec(&fields).unwrap_or_default()
     }
 
+    /// Writes the record as one line of JSON Lines (with `prev` and `hash`, so that the line can be
+    /// checked): the form of `scimbox audit export`, the page's export and the stream for a SIEM.
+    pub fn write_line(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    }
+
     /// The hash this record must carry, given the previous record's.
     pub fn expected_hash(&self, prev: &str) -> String {
         chain_hash(prev, &self.canonical())

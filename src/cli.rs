@@ -368,10 +368,7 @@ async fn export_audit(data: &DataArgs, since: Option<&str>) -> Result<(), Failur
         };
         let Some(last) = chunk.last() else { break Ok(()) };
         after = last.seq;
-        let written = chunk.iter().try_for_each(|record| {
-            serde_json::to_writer(&mut out, record).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")
-        });
+        let written = chunk.iter().try_for_each(|record| record.write_line(&mut out));
         if let Err(error) = written {
             break Err(Failure::Failed(format!("cannot write the export: {error}")));
         }

@@ -164,10 +164,7 @@ async fn run_stream(
                 }
             };
             let Some(last) = chunk.last().map(|record| record.seq) else { break };
-            let written = chunk.iter().try_for_each(|record| {
-                serde_json::to_writer(&mut out, record).map_err(std::io::Error::other)?;
-                out.write_all(b"\n")
-            });
+            let written = chunk.iter().try_for_each(|record| record.write_line(&mut out));
             if let Err(error) = written.and_then(|()| out.flush()) {
                 // The records stay in the database; the next pass tries again from the same place.
                 tracing::warn!(%error, "cannot write the audit stream");

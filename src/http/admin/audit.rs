@@ -97,8 +97,8 @@ pub async fn export<B>(app: &App, request: &Request<B>) -> ApiResult {
                     done = true;
                     break;
                 }
-                let _ = serde_json::to_writer(&mut text, record);
-                text.push(b'\n');
+                // Writing into memory cannot fail.
+                let _ = record.write_line(&mut text);
             }
             if sender.send(Frame::data(Bytes::from(text))).await.is_err() || done || chunk.len() < EXPORT_CHUNK {
                 return;
