@@ -7,7 +7,7 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{admin_json, check_throttle, hash_password, verify_password};
+use super::session::{admin_json, check_throttle, hash_password, record_failure, verify_password};
 use crate::audit::{Action, Entry, Target};
 use crate::credentials;
 use crate::http::App;
@@ -90,11 +90,8 @@ pub async fn change_password(app: &App, caller: &Caller, request: Request<Incomi
         let lock = app.admin.throttle.failed(username, address, std::time::Instant::now());
         let target = Some(Target::new("admin", caller.admin.id.clone(), username.clone()));
         let details = json!({ "reason": "the current password is wrong" });
-        app.store.audit(caller.actor(), Entry::new(Action::PasswordChangeFailed, target.clone(), details)).await?;
-        if let Some(lock) = lock {
-            let details = json!({ "lockedForSeconds": lock.as_secs().max(1), "knownName": true });
-            app.store.audit(caller.actor(), Entry::new(Action::LockedOut, target, details)).await?;
-        }
+        record_failure(app, caller.actor(), Entry::new(Action::PasswordChangeFailed, target, details), lock, true)
+            .await?;
         return Err(ApiError::bad_request("the current password is wrong"));
     }
     app.admin.throttle.succeeded(username, address);

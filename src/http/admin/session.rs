@@ -70,6 +70,24 @@ pub async fn hash_password(app: &App, password: String) -> Result<String, ApiErr
     Ok(app.store.argon2().hash(Lane::Interactive, password).await?)
 }
 
+/// Records a failed password check (`failure`, a sign-in or a password change) and, when the failure
+/// made the sign-in throttle lock (`lock`), the lockout that begins: not every refusal while it lasts.
+pub async fn record_failure(
+    app: &App,
+    actor: Actor,
+    failure: Entry,
+    lock: Option<std::time::Duration>,
+    known_name: bool,
+) -> Result<(), ApiError> {
+    let target = failure.target.clone();
+    app.store.audit(actor.clone(), failure).await?;
+    if let Some(lock) = lock {
+        let details = json!({ "lockedForSeconds": lock.as_secs().max(1), "knownName": known_name });
+        app.store.audit(actor, Entry::new(Action::LockedOut, target, details)).await?;
+    }
+    Ok(())
+}
+
 /// 429 with `Retry-After` while the throttle holds `username` at `address`.
 pub fn check_throttle(app: &App, username: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
     let Some(wait) = app.admin.throttle.wait(username, address, Instant::now()) else { return Ok(()) };
@@ -117,14 +135,8 @@ pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
             // The name is recorded only when an admin has it: what someone typed into the name field can
             // be a password.
             let target = found.as_ref().map(|f| Target::new("admin", f.admin.id.clone(), f.admin.username.clone()));
-            let details = json!({ "knownName": found.is_some() });
-            app.store
-                .audit(Actor::anonymous(address), Entry::new(Action::SignInFailed, target.clone(), details))
-                .await?;
-            if let Some(lock) = lock {
-                let details = json!({ "lockedForSeconds": lock.as_secs().max(1), "knownName": found.is_some() });
-                app.store.audit(Actor::anonymous(address), Entry::new(Action::LockedOut, target, details)).await?;
-            }
+            let failure = Entry::new(Action::SignInFailed, target, json!({ "knownName": found.is_some() }));
+            record_failure(app, Actor::anonymous(address), failure, lock, found.is_some()).await?;
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "the user name or the password is wrong"))
         }
     }
