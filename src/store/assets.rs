@@ -66,7 +66,7 @@ pub struct AssetQuery {
     pub kind: Option<AssetKind>,
     /// The SCIM id of the owner of record (tombstones included).
     pub owner_id: Option<String>,
-    /// Matched anywhere in the name, case-insensitively.
+    /// Matched against the start of any word of the name (or the exact id).
     pub text: Option<String>,
     pub start: u64,
     pub count: u32,
@@ -110,13 +110,36 @@ pub struct NewGrant {
     pub level: Level,
 }
 
-/// What "extend ownership" did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An asset named: its id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// What "extend ownership" did (or, previewed, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionOutcome {
     /// Assets the user owned (as owner of record or through an Owner grant of their own).
     pub assets: usize,
     /// Assets on which the heir was given Owner.
     pub extended: usize,
+    /// Those assets, in creation order.
+    pub changed: Vec<AssetRef>,
+    /// The assets on which the heir already was an Owner.
+    pub unchanged: Vec<AssetRef>,
+}
+
+/// An asset a user owns, as their page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedAsset {
+    pub asset: Asset,
+    /// Whether the user is its owner of record (else they own it through an Owner grant).
+    pub of_record: bool,
+    /// Its other owners: the owner of record when that is someone else, and the other Owner grants.
+    pub co_owners: Vec<PrincipalView>,
+    /// Whether an active user can act as its owner.
+    pub owner_reachable: bool,
 }
 
 /// The columns `asset_row` reads, in its order, and the join they come from.
@@ -291,19 +314,6 @@ fn permissions(conn: &Connection, seq: i64, asset: Asset) -> Result<Permissions,
     Ok(Permissions { asset, owner_reachable: reachable, grants })
 }
 
-/// `LIKE` text matching `text` anywhere, with its wildcards escaped by `\`.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in crate::scim::user::fold(text).chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 fn insert_asset(conn: &Connection, asset: &NewAsset, at: &str) -> Result<(i64, String), StoreError> {
     let name = check_name(&asset.name).map_err(refused)?;
     let (owner_seq, owner) = user_by_id(conn, &asset.owner_id)?
@@ -315,7 +325,9 @@ fn insert_asset(conn: &Connection, asset: &NewAsset, at: &str) -> Result<(i64, S
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
     )?
     .execute(params![id, asset.kind.as_str(), name, crate::scim::user::fold(&name), owner_seq, at])?;
-    Ok((conn.last_insert_rowid(), id))
+    let seq = conn.last_insert_rowid();
+    super::words::add(conn, super::words::Kind::Asset, seq, [name.as_str()])?;
+    Ok((seq, id))
 }
 
 /// How the audit log names a user: id and user name.
@@ -389,6 +401,7 @@ impl Store {
                 let name = check_name(name).map_err(refused)?;
                 conn.prepare_cached("UPDATE assets SET name = ?2, name_key = ?3, updated_at = ?4 WHERE seq = ?1")?
                     .execute(params![seq, name, crate::scim::user::fold(&name), at])?;
+                super::words::index(conn, super::words::Kind::Asset, seq, [name.as_str()])?;
             }
             if let Some(owner_id) = &change.owner_id {
                 let (state, owner_seq) = principal(conn, &Grantee::User(owner_id.clone()))?;
@@ -445,8 +458,8 @@ impl Store {
                 condition.push_str(&format!(" AND a.owner_seq = ?{}", values.len()));
             }
             if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                values.push(SqlValue::Text(contains_pattern(text)));
-                condition.push_str(&format!(" AND a.name_key LIKE ?{} ESCAPE '\\'", values.len()));
+                let matching = super::words::matching(super::words::Kind::Asset, text, Some("assets"), &mut values);
+                condition.push_str(&format!(" AND a.seq IN ({matching})"));
             }
             let total: i64 = conn
                 .prepare_cached(&format!("SELECT count(*) FROM assets a WHERE {condition}"))?
@@ -612,53 +625,162 @@ impl Store {
         let from_id = from_id.to_owned();
         let actor = actor.clone();
         self.write(move |conn| {
-            let (from_seq, from) =
-                user_by_id(conn, &from_id)?.ok_or_else(|| StoreError::NotFound(format!("user {from_id:?}")))?;
-            let (heir_state, heir_seq) = principal(conn, &heir)?;
-            let owned: Vec<i64> = {
-                let mut statement = conn.prepare_cached(
-                    "SELECT seq FROM assets WHERE owner_seq = ?1
-                     UNION SELECT asset_seq FROM user_grants WHERE user_seq = ?1 AND level = 3",
-                )?;
-                statement.query_map([from_seq], |row| row.get(0))?.collect::<Result<_, _>>()?
-            };
-            let mut holdings = Vec::with_capacity(owned.len());
-            if let Some(heir_seq) = heir_seq {
-                let held_sql = match heir {
-                    Grantee::User(_) => {
-                        "SELECT CASE WHEN (SELECT owner_seq FROM assets WHERE seq = ?1) = ?2 THEN 3
-                                ELSE (SELECT level FROM user_grants WHERE asset_seq = ?1 AND user_seq = ?2) END"
-                    }
-                    Grantee::Group(_) => "SELECT level FROM group_grants WHERE asset_seq = ?1 AND group_seq = ?2",
-                };
-                let mut held = conn.prepare_cached(held_sql)?;
-                for asset_seq in owned {
-                    let rank: Option<i64> =
-                        held.query_row(params![asset_seq, heir_seq], |row| row.get(0)).optional()?.flatten();
-                    holdings.push((asset_seq, rank.and_then(Level::from_rank)));
-                }
-            }
-            let plan = plan_extension(&from_id, &heir, heir_state, &holdings).map_err(refused)?;
-            let mut upgraded = Vec::with_capacity(plan.upgrade.len());
-            if let Some(heir_seq) = heir_seq {
-                let mut id_of = conn.prepare_cached("SELECT id, name FROM assets WHERE seq = ?1")?;
-                for asset_seq in &plan.upgrade {
-                    set_grant(conn, *asset_seq, &heir, heir_seq, Level::Owner)?;
-                    let (id, name): (String, String) =
-                        id_of.query_row([asset_seq], |row| Ok((row.get(0)?, row.get(1)?)))?;
-                    upgraded.push(json!({ "id": id, "name": name }));
+            let planned = plan_extension_of(conn, &from_id, &heir)?;
+            if let Some(heir_seq) = planned.heir_seq {
+                let mut seq_of = conn.prepare_cached("SELECT seq FROM assets WHERE id = ?1")?;
+                for asset in &planned.outcome.changed {
+                    let asset_seq: i64 = seq_of.query_row([&asset.id], |row| row.get(0))?;
+                    set_grant(conn, asset_seq, &heir, heir_seq, Level::Owner)?;
                 }
             }
             let (heir_kind, heir_id) = match &heir {
                 Grantee::User(id) => ("user", id),
                 Grantee::Group(id) => ("group", id),
             };
-            let details =
-                json!({ "to": { "type": heir_kind, "id": heir_id }, "assets": holdings.len(), "madeOwner": upgraded });
-            let target = Some(Target::new("user", from.id.clone(), from.user_name.clone()));
+            let made_owner: Vec<Value> =
+                planned.outcome.changed.iter().map(|a| json!({ "id": a.id, "name": a.name })).collect();
+            let details = json!({
+                "to": { "type": heir_kind, "id": heir_id },
+                "assets": planned.outcome.assets,
+                "madeOwner": made_owner,
+            });
+            let target = Some(Target::new("user", planned.from.id.clone(), planned.from.user_name.clone()));
             audit::append(conn, &actor, &Entry::new(Action::OwnershipExtended, target, details))?;
-            Ok(ExtensionOutcome { assets: holdings.len(), extended: plan.upgrade.len() })
+            Ok(planned.outcome)
         })
         .await
     }
+
+    /// What `extend_ownership` would do, without doing it: the dialog lists the assets that will change.
+    pub async fn preview_extension(&self, from_id: &str, heir: Grantee) -> Result<ExtensionOutcome, StoreError> {
+        let from_id = from_id.to_owned();
+        self.read(move |conn| Ok(plan_extension_of(conn, &from_id, &heir)?.outcome)).await
+    }
+
+    /// A page of what user `id` (tombstones included) owns, as owner of record or through an Owner grant of
+    /// their own, in creation order, each with its other owners and whether an active user can still act
+    /// as its owner.
+    pub async fn owned_assets(&self, id: &str, start: u64, count: u32) -> Result<Page<OwnedAsset>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let (user_seq, _) = user_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("user {id:?}")))?;
+            let owned = owned_seqs(conn, user_seq)?;
+            let total = u64::try_from(owned.len()).unwrap_or(u64::MAX);
+            let mut items = Vec::new();
+            for asset_seq in owned.into_iter().skip(usize::try_from(start).unwrap_or(usize::MAX)).take(count as usize) {
+                let asset = asset_by_seq(conn, asset_seq)?;
+                let of_record = asset.owner.id == id;
+                let listed = permissions(conn, asset_seq, asset)?;
+                let mut co_owners: Vec<PrincipalView> = listed
+                    .grants
+                    .into_iter()
+                    .filter(|g| g.level == Level::Owner)
+                    .map(|g| g.principal)
+                    .filter(|p| !matches!(p, PrincipalView::User(u) if u.id == id))
+                    .collect();
+                if !of_record {
+                    co_owners.insert(0, PrincipalView::User(listed.asset.owner.clone()));
+                }
+                items.push(OwnedAsset {
+                    asset: listed.asset,
+                    of_record,
+                    co_owners,
+                    owner_reachable: listed.owner_reachable,
+                });
+            }
+            Ok(Page { total, items })
+        })
+        .await
+    }
+
+    /// A page of the assets no active user can act as the owner of ("Needs an owner"): their owner of
+    /// record has left (deactivated or deleted) and no Owner grant reaches an active user. Only the assets
+    /// of departed owners are looked at (an index of departed users finds them).
+    pub async fn assets_needing_owner(&self, start: u64, count: u32) -> Result<Page<Asset>, StoreError> {
+        self.read(move |conn| {
+            let candidates: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT a.seq FROM assets a
+                     WHERE a.owner_seq IN (SELECT seq FROM users WHERE active = 0 OR deleted_at IS NOT NULL)
+                     ORDER BY a.seq",
+                )?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut orphaned = Vec::new();
+            for asset_seq in candidates {
+                let asset = asset_by_seq(conn, asset_seq)?;
+                let listed = permissions(conn, asset_seq, asset)?;
+                if !listed.owner_reachable {
+                    orphaned.push(listed.asset);
+                }
+            }
+            let total = u64::try_from(orphaned.len()).unwrap_or(u64::MAX);
+            let items =
+                orphaned.into_iter().skip(usize::try_from(start).unwrap_or(usize::MAX)).take(count as usize).collect();
+            Ok(Page { total, items })
+        })
+        .await
+    }
+}
+
+/// An extension worked out: who it is from, the heir's `seq` (when the heir exists) and the outcome.
+struct PlannedExtension {
+    from: UserSummary,
+    heir_seq: Option<i64>,
+    outcome: ExtensionOutcome,
+}
+
+/// The assets user `seq` owns: as owner of record or through an Owner grant, in creation order.
+fn owned_seqs(conn: &Connection, user_seq: i64) -> Result<Vec<i64>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq FROM assets WHERE owner_seq = ?1
+         UNION SELECT asset_seq FROM user_grants WHERE user_seq = ?1 AND level = 3
+         ORDER BY 1",
+    )?;
+    Ok(statement.query_map([user_seq], |row| row.get(0))?.collect::<Result<_, _>>()?)
+}
+
+fn asset_by_seq(conn: &Connection, seq: i64) -> Result<Asset, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {ASSET_COLUMNS} FROM {ASSET_FROM} WHERE a.seq = ?1"))?
+        .query_row([seq], asset_row)?
+        .1)
+}
+
+/// Works out what giving `heir` Owner on everything `from_id` owns changes (refusing what `sharing/`
+/// refuses: an unknown or inactive heir, the user themselves).
+fn plan_extension_of(conn: &Connection, from_id: &str, heir: &Grantee) -> Result<PlannedExtension, StoreError> {
+    let (from_seq, from) =
+        user_by_id(conn, from_id)?.ok_or_else(|| StoreError::NotFound(format!("user {from_id:?}")))?;
+    let (heir_state, heir_seq) = principal(conn, heir)?;
+    let owned = owned_seqs(conn, from_seq)?;
+    let mut holdings = Vec::with_capacity(owned.len());
+    if let Some(heir_seq) = heir_seq {
+        let held_sql = match heir {
+            Grantee::User(_) => {
+                "SELECT CASE WHEN (SELECT owner_seq FROM assets WHERE seq = ?1) = ?2 THEN 3
+                        ELSE (SELECT level FROM user_grants WHERE asset_seq = ?1 AND user_seq = ?2) END"
+            }
+            Grantee::Group(_) => "SELECT level FROM group_grants WHERE asset_seq = ?1 AND group_seq = ?2",
+        };
+        let mut held = conn.prepare_cached(held_sql)?;
+        for asset_seq in owned {
+            let rank: Option<i64> =
+                held.query_row(params![asset_seq, heir_seq], |row| row.get(0)).optional()?.flatten();
+            holdings.push((asset_seq, rank.and_then(Level::from_rank)));
+        }
+    }
+    let plan = plan_extension(from_id, heir, heir_state, &holdings).map_err(refused)?;
+    let mut named = conn.prepare_cached("SELECT id, name FROM assets WHERE seq = ?1")?;
+    let mut name = |seq: i64| -> Result<AssetRef, StoreError> {
+        Ok(named.query_row([seq], |row| Ok(AssetRef { id: row.get(0)?, name: row.get(1)? }))?)
+    };
+    let changed = plan.upgrade.iter().map(|seq| name(*seq)).collect::<Result<Vec<_>, _>>()?;
+    let unchanged = holdings
+        .iter()
+        .filter(|(seq, _)| !plan.upgrade.contains(seq))
+        .map(|(seq, _)| name(*seq))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = ExtensionOutcome { assets: holdings.len(), extended: changed.len(), changed, unchanged };
+    Ok(PlannedExtension { from, heir_seq, outcome })
 }

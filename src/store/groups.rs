@@ -97,6 +97,7 @@ impl Store {
                 attributes
             ])?;
             let seq = conn.last_insert_rowid();
+            super::words::add(conn, super::words::Kind::Group, seq, [draft.display_name.as_str()])?;
             let mut diff = MemberDiff::default();
             add_members(conn, seq, &id, &members, &mut diff)?;
             let mut details = diff.audit();
@@ -176,6 +177,9 @@ impl Store {
                 apply_member_change(conn, seq, &current.id, member_change, &mut diff)?;
             }
             let old_name = current.attributes.get("displayName").and_then(Value::as_str).unwrap_or_default();
+            if old_name != draft.display_name {
+                super::words::index(conn, super::words::Kind::Group, seq, [draft.display_name.as_str()])?;
+            }
             if !diff.added.is_empty() || !diff.removed.is_empty() || old_name != draft.display_name {
                 let mut details = diff.audit();
                 if old_name != draft.display_name {

@@ -20,6 +20,7 @@ mod readers;
 mod sessions;
 mod tokens;
 mod users;
+mod words;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -34,11 +35,11 @@ pub use access::{AccessDecision, GroupAssets, ReachableAsset, UserAssets};
 pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, ActivityRecord, StatusFilter, TokenActivity};
 pub use admins::{AdminCredentials, AdminRecord, AdminRemoval};
 pub use assets::{
-    Asset, AssetChange, AssetQuery, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, Page, Permission, Permissions,
-    PrincipalView, UserSummary,
+    Asset, AssetChange, AssetQuery, AssetRef, ExtensionOutcome, GroupSummary, NewAsset, NewGrant, OwnedAsset, Page,
+    Permission, Permissions, PrincipalView, UserSummary,
 };
 pub use audit::{AuditPage, AuditQuery, Verification, appended as audit_records_appended};
-pub use directory::{DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryQuery, DirectoryUser};
+pub use directory::{DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryPage, DirectoryQuery, DirectoryUser};
 pub use sessions::SessionRecord;
 pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};
@@ -170,6 +171,7 @@ impl Store {
             audit::append(&transaction, actor, &entry)?;
             transaction.commit()?;
         }
+        words::build_if_new(&mut conn)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let writer = writer::Writer::start(conn, sharing)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());

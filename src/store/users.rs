@@ -114,6 +114,7 @@ impl Store {
             ])?;
             let seq = conn.last_insert_rowid();
             insert_emails(conn, seq, &draft.email_keys)?;
+            super::words::add(conn, super::words::Kind::User, seq, super::words::user_texts(&draft.attributes))?;
             let details = json!({
                 "active": draft.active,
                 "externalId": draft.external_id,
@@ -175,6 +176,7 @@ impl Store {
                 },
             ])?;
             replace_emails(conn, seq, &draft.email_keys)?;
+            super::words::index(conn, super::words::Kind::User, seq, super::words::user_texts(&draft.attributes))?;
             Ok(StoredUser {
                 id: current.id,
                 attributes: draft.attributes,
@@ -200,6 +202,7 @@ impl Store {
             )?
             .execute(params![seq, at])?;
             conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
+            super::words::forget(conn, super::words::Kind::User, seq)?;
             super::groups::forget_member(conn, &current.id)?;
             let user_name = current.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
             let target = Some(Target::new("user", current.id.clone(), user_name));

@@ -7,6 +7,7 @@ mod binary;
 mod browser;
 mod bulk;
 mod cli;
+mod directory;
 mod fuzz_regressions;
 mod groups;
 mod hostile;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::http::App;
 use crate::http::json_api::{ApiError, ApiResult, answer, paging, param, query};
-use crate::store::{DirectoryGroup, DirectoryMember, DirectoryQuery, DirectoryUser};
+use crate::store::{DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryQuery, DirectoryUser};
 
 /// Where every user and group comes from today. Kept in the answers so that the page can tell SCIM
 /// resources from local ones once those exist.
@@ -54,10 +54,33 @@ fn search_text(params: &[(String, String)]) -> Result<Option<&str>, ApiError> {
     Ok(text)
 }
 
-/// `GET /admin/api/users?q=&status=active|deactivated&start=&count=`.
+/// `sort=` (one of `allowed`, else `default`) and `order=asc|desc` (asc unless told).
+fn order(
+    params: &[(String, String)],
+    allowed: &[&str],
+    default: DirectoryOrder,
+) -> Result<(DirectoryOrder, bool), ApiError> {
+    let sort = match param(params, "sort") {
+        None | Some("") => default,
+        Some(name) if allowed.contains(&name) => DirectoryOrder::parse(name).unwrap_or(default),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("sort {other:?} is not one of {}", allowed.join(", "))));
+        }
+    };
+    let descending = match param(params, "order") {
+        None | Some("" | "asc") => false,
+        Some("desc") => true,
+        Some(other) => return Err(ApiError::bad_request(format!("order {other:?} is not asc or desc"))),
+    };
+    Ok((sort, descending))
+}
+
+/// `GET /admin/api/users?q=&status=active|deactivated&sort=name|userName|status|lastModified&order=&start=&count=`.
 pub async fn users<B>(app: &App, request: &Request<B>) -> ApiResult {
     let params = query(request);
     let (start, count) = paging(&params)?;
+    let (order, descending) =
+        order(&params, &["name", "userName", "status", "lastModified"], DirectoryOrder::UserName)?;
     let active = match param(&params, "status") {
         None | Some("" | "all") => None,
         Some("active") => Some(true),
@@ -67,7 +90,7 @@ pub async fn users<B>(app: &App, request: &Request<B>) -> ApiResult {
         }
     };
     let text = search_text(&params)?.map(str::to_owned);
-    let page = app.store.directory_users(DirectoryQuery { text, active, start, count }).await?;
+    let page = app.store.directory_users(DirectoryQuery { text, active, order, descending, start, count }).await?;
     Ok(answer(
         StatusCode::OK,
         &json!({
@@ -77,10 +100,24 @@ pub async fn users<B>(app: &App, request: &Request<B>) -> ApiResult {
     ))
 }
 
-/// `GET /admin/api/users/{id}`: the user's row, its SCIM resource and its groups.
+/// `GET /admin/api/users/{id}`: the user's row, its SCIM resource and its groups. A user deleted over
+/// SCIM answers as `{"deleted": {…}}`: its page lists what it owned, for handing over.
 pub async fn user<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
     let missing = || ApiError::not_found(format!("there is no user with id {id:?}"));
-    let row = app.store.directory_user(id).await?.ok_or_else(missing)?;
+    let Some(row) = app.store.directory_user(id).await? else {
+        let summary = app.store.user_summary(id).await.map_err(|_| missing())?;
+        if summary.status != crate::sharing::UserStatus::Deleted {
+            return Err(missing());
+        }
+        let deleted_at = app.store.user_deleted_at(id).await?;
+        return Ok(answer(
+            StatusCode::OK,
+            &json!({ "deleted": {
+                "id": summary.id, "userName": summary.user_name, "name": summary.display_name,
+                "deletedAt": deleted_at,
+            } }),
+        ));
+    };
     let stored = app.store.get_user(id).await?.ok_or_else(missing)?;
     let base = crate::http::request::base_url(app, request);
     let resource = crate::scim::user::render(&stored, &base);
@@ -90,12 +127,14 @@ pub async fn user<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
     Ok(answer(StatusCode::OK, &json!({ "user": user_json(&row), "resource": resource, "groups": groups })))
 }
 
-/// `GET /admin/api/groups?q=&start=&count=`.
+/// `GET /admin/api/groups?q=&sort=name|members|lastModified&order=&start=&count=`.
 pub async fn groups<B>(app: &App, request: &Request<B>) -> ApiResult {
     let params = query(request);
     let (start, count) = paging(&params)?;
+    let (order, descending) = order(&params, &["name", "members", "lastModified"], DirectoryOrder::Name)?;
     let text = search_text(&params)?.map(str::to_owned);
-    let page = app.store.directory_groups(DirectoryQuery { text, active: None, start, count }).await?;
+    let page =
+        app.store.directory_groups(DirectoryQuery { text, active: None, order, descending, start, count }).await?;
     Ok(answer(
         StatusCode::OK,
         &json!({
@@ -105,13 +144,16 @@ pub async fn groups<B>(app: &App, request: &Request<B>) -> ApiResult {
     ))
 }
 
-/// `GET /admin/api/groups/{id}?start=&count=`: the group and one page of its members.
+/// `GET /admin/api/groups/{id}?q=&sort=name|userName|status&order=&start=&count=`: the group and one page
+/// of its members, searched and ordered.
 pub async fn group<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
     let params = query(request);
     let (start, count) = paging(&params)?;
+    let (order, descending) = order(&params, &["name", "userName", "status"], DirectoryOrder::Name)?;
+    let text = search_text(&params)?.map(str::to_owned);
     let (group, members) = app
         .store
-        .directory_group(id, start, count)
+        .directory_group(id, DirectoryQuery { text, active: None, order, descending, start, count })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no group with id {id:?}")))?;
     Ok(answer(

@@ -11,6 +11,7 @@ use super::{Caller, access_json, asset_json, group_json, ok, user_json};
 use crate::http::App;
 use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Decision, UserStatus};
+use crate::store::PrincipalView;
 
 /// `GET /api/v1/users?userName=…` or `?email=…`: the live user with that name or address.
 pub async fn find_user(app: &App, request: &Request<Incoming>) -> ApiResult {
@@ -122,6 +123,13 @@ struct Heir {
 #[serde(deny_unknown_fields)]
 struct Extend {
     to: Heir,
+    /// Only say what would change (the dialog lists it before the admin confirms).
+    #[serde(default)]
+    preview: bool,
+}
+
+fn asset_refs(assets: &[crate::store::AssetRef]) -> Vec<Value> {
+    assets.iter().map(|a| json!({ "id": a.id, "name": a.name })).collect()
 }
 
 /// `POST /api/v1/users/{id}/extend-ownership` with `{"to": {"type": "user"|"group", "id": …}}`: gives
@@ -134,11 +142,49 @@ pub async fn extend_ownership(app: &App, caller: &Caller, request: Request<Incom
             "extending ownership needs an admin signed in to the page; a platform token cannot do it",
         ));
     };
-    let Extend { to } = json_api::body(request).await?;
+    let Extend { to, preview } = json_api::body(request).await?;
     let heir = grantee(&to.kind, to.id)?;
-    let outcome = app.store.extend_ownership(&caller.actor(), id, heir.clone()).await?;
-    tracing::info!(admin = %signed_in.admin.username, user = %id, heir = %heir.describe(), extended = outcome.extended, "ownership extended");
-    ok(
-        &json!({ "user": id, "to": { "type": heir.type_str(), "id": heir.id() }, "assets": outcome.assets, "extended": outcome.extended }),
-    )
+    let outcome = if preview {
+        app.store.preview_extension(id, heir.clone()).await?
+    } else {
+        let outcome = app.store.extend_ownership(&caller.actor(), id, heir.clone()).await?;
+        tracing::info!(admin = %signed_in.admin.username, user = %id, heir = %heir.describe(), extended = outcome.extended, "ownership extended");
+        outcome
+    };
+    ok(&json!({
+        "user": id,
+        "to": { "type": heir.type_str(), "id": heir.id() },
+        "preview": preview,
+        "assets": outcome.assets,
+        "extended": outcome.extended,
+        "changed": asset_refs(&outcome.changed),
+        "unchanged": asset_refs(&outcome.unchanged),
+    }))
+}
+
+/// `GET /api/v1/users/{id}/owned?start=&count=`: what the user (deleted ones too) owns, as owner of record
+/// or through an Owner grant, each with its other owners: the user page's Owned table.
+pub async fn owned(app: &App, request: &Request<Incoming>, id: &str) -> ApiResult {
+    let params = query(request);
+    let (start, count) = paging(&params)?;
+    let page = app.store.owned_assets(id, start, count).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|owned| {
+            let mut item = asset_json(&owned.asset);
+            item["ownerOfRecord"] = json!(owned.of_record);
+            item["ownerReachable"] = json!(owned.owner_reachable);
+            item["coOwners"] = owned
+                .co_owners
+                .iter()
+                .map(|p| match p {
+                    PrincipalView::User(user) => user_json(user),
+                    PrincipalView::Group(group) => group_json(group),
+                })
+                .collect();
+            item
+        })
+        .collect();
+    ok(&json!({ "totalResults": page.total, "start": start, "count": items.len(), "assets": items }))
 }

@@ -17,10 +17,24 @@ fn bad(error: crate::sharing::Error) -> ApiError {
     ApiError::bad_request(error.to_string())
 }
 
-/// `GET /api/v1/assets?kind=&owner=&q=&start=&count=`.
+/// `GET /api/v1/assets?kind=&owner=&q=&start=&count=`, or `?needsOwner=true&start=&count=`: the assets
+/// no active user can act as the owner of (`kind`, `owner` and `q` do not apply to that view).
 pub async fn list(app: &App, request: &Request<Incoming>) -> ApiResult {
     let params = query(request);
     let (start, count) = paging(&params)?;
+    match param(&params, "needsOwner") {
+        None | Some("" | "false") => {}
+        Some("true") => {
+            let page = app.store.assets_needing_owner(start, count).await?;
+            return ok(&json!({
+                "totalResults": page.total,
+                "start": start,
+                "count": page.items.len(),
+                "assets": page.items.iter().map(asset_json).collect::<Vec<_>>(),
+            }));
+        }
+        Some(other) => return Err(ApiError::bad_request(format!("needsOwner must be true or false, not {other:?}"))),
+    }
     let kind = param(&params, "kind").filter(|k| !k.is_empty()).map(AssetKind::parse).transpose().map_err(bad)?;
     let owner_id = param(&params, "owner").filter(|o| !o.is_empty()).map(str::to_owned);
     let text = param(&params, "q").map(str::to_owned);

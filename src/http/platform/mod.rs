@@ -66,11 +66,12 @@ pub async fn route(app: &App, request: Request<Incoming>, rest: &[&str], exchang
         (&Method::GET, ["users"]) => access::find_user(app, &request).await,
         (&Method::GET, ["users", id]) => access::user(app, id).await,
         (&Method::GET, ["users", id, "assets"]) => access::user_assets(app, &request, id).await,
+        (&Method::GET, ["users", id, "owned"]) => access::owned(app, &request, id).await,
         (&Method::POST, ["users", id, "extend-ownership"]) => access::extend_ownership(app, &caller, request, id).await,
         (&Method::GET, ["groups", id, "assets"]) => access::group_assets(app, &request, id).await,
         (&Method::GET, ["access"]) => access::decide(app, &request).await,
         (_, ["assets" | "users" | "access"] | ["assets" | "users", _] | ["assets", _, "permissions"])
-        | (_, ["users", _, "assets" | "extend-ownership"] | ["groups", _, "assets"]) => {
+        | (_, ["users", _, "assets" | "owned" | "extend-ownership"] | ["groups", _, "assets"]) => {
             Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed here")))
         }
         _ => Err(ApiError::not_found(format!("there is no platform API /api/v1/{}", rest.join("/")))),

@@ -1,0 +1,234 @@
+//! The word index behind every search of the admin page: the users, groups and assets lists, a group's
+//! members and the pickers. A search term matches the start of any word of a name, a user name or an
+//! e-mail address, so "singh" finds "Priya Singh", "corp" finds "priya@corp.example" and "0042" finds
+//! "user0042". Each term is one range search of the `words` table's primary key; several terms must all
+//! match (their row sets are intersected), so a search costs index range scans whatever the size.
+//!
+//! A word is a run of letters or a run of digits of the case-folded text: "Anne-Marie O'Neil" gives
+//! anne, marie, o, neil; "user0042@corp.example" gives user, 0042, corp, example.
+
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use serde_json::{Map, Value};
+
+use super::StoreError;
+
+/// What an indexed row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    User = 0,
+    Group = 1,
+    Asset = 2,
+}
+
+/// Words longer than this are cut: nobody types more of a word, and a hostile value cannot grow the index.
+const WORD_CHARS: usize = 48;
+/// Words kept for one row, at most (the first ones, in the order of the texts).
+const ROW_WORDS: usize = 64;
+/// Terms of a search that count; the rest are ignored.
+const SEARCH_TERMS: usize = 8;
+
+fn split(text: &str, mut each: impl FnMut(String)) {
+    let folded = crate::scim::user::fold(text);
+    let mut word = String::new();
+    let mut digits = false;
+    for c in folded.chars() {
+        let alnum = c.is_alphanumeric();
+        let digit = c.is_numeric();
+        if !word.is_empty() && (!alnum || digit != digits) {
+            each(std::mem::take(&mut word));
+        }
+        if alnum {
+            if word.chars().count() < WORD_CHARS {
+                word.push(c);
+            }
+            digits = digit;
+        }
+    }
+    if !word.is_empty() {
+        each(word);
+    }
+}
+
+/// The distinct words of `texts`, at most `ROW_WORDS` of them.
+pub(super) fn words<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for text in texts {
+        split(text, |word| {
+            if found.len() < ROW_WORDS {
+                found.insert(word);
+            }
+        });
+    }
+    found
+}
+
+/// The texts of a user that searches look at: userName, displayName, the name's parts, e-mail addresses.
+pub(super) fn user_texts<'a>(attributes: &'a Map<String, Value>) -> Vec<&'a str> {
+    let mut texts = Vec::new();
+    let mut add = |value: Option<&'a Value>| {
+        if let Some(text) = value.and_then(Value::as_str) {
+            texts.push(text);
+        }
+    };
+    add(attributes.get("userName"));
+    add(attributes.get("displayName"));
+    if let Some(name) = attributes.get("name") {
+        for part in ["formatted", "givenName", "middleName", "familyName"] {
+            add(name.get(part));
+        }
+    }
+    if let Some(emails) = attributes.get("emails").and_then(Value::as_array) {
+        for email in emails {
+            add(email.get("value"));
+        }
+    }
+    texts
+}
+
+/// Makes the words of row `seq` exactly those of `texts`.
+pub(super) fn index<'a>(
+    conn: &Connection,
+    kind: Kind,
+    seq: i64,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    forget(conn, kind, seq)?;
+    add(conn, kind, seq, texts)
+}
+
+/// Adds the words of a new row (no delete first: it has none yet).
+pub(super) fn add<'a>(
+    conn: &Connection,
+    kind: Kind,
+    seq: i64,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO words (kind, word, seq) VALUES (?1, ?2, ?3)")?;
+    for word in words(texts) {
+        insert.execute(rusqlite::params![kind as i64, word, seq])?;
+    }
+    Ok(())
+}
+
+/// Removes the words of row `seq` (a user who became a tombstone).
+pub(super) fn forget(conn: &Connection, kind: Kind, seq: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM words WHERE kind = ?1 AND seq = ?2")?
+        .execute(rusqlite::params![kind as i64, seq])?;
+    Ok(())
+}
+
+/// The search terms of `text`: its words, at most `SEARCH_TERMS`.
+pub(super) fn terms(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    split(text, |word| {
+        if found.len() < SEARCH_TERMS && !found.contains(&word) {
+            found.push(word);
+        }
+    });
+    found
+}
+
+/// A compound SELECT of the `seq`s whose words start with every term of `text`, or whose SCIM `id` is
+/// exactly `text` when `id_table` names the table to look the id up in. Parameters are appended to
+/// `values` and numbered after those already there.
+pub(super) fn matching(kind: Kind, text: &str, id_table: Option<&str>, values: &mut Vec<SqlValue>) -> String {
+    let mut parts = Vec::new();
+    for term in terms(text) {
+        values.push(SqlValue::Text(term.clone()));
+        let low = values.len();
+        values.push(SqlValue::Text(format!("{term}\u{10FFFF}")));
+        parts.push(format!(
+            "SELECT seq FROM words WHERE kind = {} AND word >= ?{low} AND word < ?{}",
+            kind as i64,
+            low + 1
+        ));
+    }
+    // A text without a word ("@@") matches no word: only an id can match it.
+    let mut select = if parts.is_empty() { "SELECT NULL WHERE 0".to_owned() } else { parts.join(" INTERSECT ") };
+    if let Some(table) = id_table {
+        values.push(SqlValue::Text(text.trim().to_owned()));
+        select.push_str(&format!(" UNION SELECT seq FROM {table} WHERE id = ?{}", values.len()));
+    }
+    select
+}
+
+/// Indexes every live user, group and asset that has no words yet: once, when the word index is new
+/// (`word_index_built` says whether that was done), in the migration's wake.
+pub(super) fn build_if_new(conn: &mut Connection) -> Result<(), StoreError> {
+    let built: bool = conn.query_row("SELECT built FROM word_index_built", [], |row| row.get(0))?;
+    if built {
+        return Ok(());
+    }
+    let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut users = transaction.prepare("SELECT seq, attributes FROM users WHERE deleted_at IS NULL")?;
+        let rows = users.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (seq, attributes) = row?;
+            let attributes: Map<String, Value> = serde_json::from_str(&attributes).unwrap_or_default();
+            index(&transaction, Kind::User, seq, user_texts(&attributes))?;
+        }
+        for (kind, sql) in
+            [(Kind::Group, "SELECT seq, display_name FROM groups"), (Kind::Asset, "SELECT seq, name FROM assets")]
+        {
+            let mut statement = transaction.prepare(sql)?;
+            let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (seq, name) = row?;
+                index(&transaction, kind, seq, [name.as_str()])?;
+            }
+        }
+    }
+    transaction.execute("UPDATE word_index_built SET built = 1", [])?;
+    transaction.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(text: &str) -> Vec<String> {
+        words([text]).into_iter().collect()
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_or_digits() {
+        assert_eq!(all("Anne-Marie O'Neil"), ["anne", "marie", "neil", "o"]);
+        assert_eq!(all("user0042@Corp.Example"), ["0042", "corp", "example", "user"]);
+        assert_eq!(all("Ærøskøbing 2024"), ["2024", "ærøskøbing"]);
+        assert!(all(" -- @@ ").is_empty());
+    }
+
+    #[test]
+    fn words_are_bounded() {
+        let long = "x".repeat(500);
+        assert_eq!(all(&long), ["x".repeat(WORD_CHARS)]);
+        let many: Vec<String> = (0..200).map(|n| format!("w{n:03}x")).collect();
+        assert_eq!(words([many.join(" ").as_str()]).len(), ROW_WORDS);
+    }
+
+    #[test]
+    fn search_terms_keep_their_order_without_repeats() {
+        assert_eq!(terms("Singh, priya singh"), ["singh", "priya"]);
+        assert_eq!(terms("corp.example"), ["corp", "example"]);
+        assert_eq!(terms("a b c d e f g h i j").len(), SEARCH_TERMS);
+    }
+
+    #[test]
+    fn a_search_is_an_intersection_of_prefix_ranges() {
+        let mut values = Vec::new();
+        let sql = matching(Kind::User, "pri sin", Some("users"), &mut values);
+        assert_eq!(
+            sql,
+            "SELECT seq FROM words WHERE kind = 0 AND word >= ?1 AND word < ?2 INTERSECT \
+             SELECT seq FROM words WHERE kind = 0 AND word >= ?3 AND word < ?4 UNION SELECT seq FROM users WHERE id = ?5"
+        );
+        assert_eq!(values.len(), 5);
+        let mut values = Vec::new();
+        assert_eq!(matching(Kind::Asset, "@@", None, &mut values), "SELECT NULL WHERE 0");
+    }
+}

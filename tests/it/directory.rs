@@ -1,0 +1,238 @@
+//! The admin page's directory through the store: word-start search over users, groups, members and
+//! assets (and its plan), the orders the lists offer, the word index built for an older database, and the
+//! views that hand over what departed people owned (owned assets with co-owners, "Needs an owner", the
+//! preview of Extend ownership).
+
+use crate::support::actor;
+use scimbox::sharing::{AssetKind, Grant, Grantee, Level};
+use scimbox::store::{AssetQuery, DirectoryOrder, DirectoryQuery, NewAsset, PrincipalView, Store};
+use serde_json::{Value, json};
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).expect("store opens");
+    (dir, store)
+}
+
+async fn person(store: &Store, user_name: &str, given: &str, family: &str, email: &str) -> String {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"value": email, "primary": true}],
+    });
+    store.create_user(&actor(), scimbox::scim::user::draft(&body).unwrap(), None).await.unwrap().id
+}
+
+async fn group(store: &Store, name: &str, members: &[&str]) -> String {
+    let members: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
+    let (draft, members) = scimbox::scim::group::draft(&json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members
+    }))
+    .unwrap();
+    store.create_group(&actor(), draft, members.unwrap_or_default()).await.unwrap().id
+}
+
+async fn change_user(store: &Store, id: &str, edit: impl FnOnce(&mut Value) + Send + 'static) {
+    store
+        .update_user(&actor(), id, None, move |current| {
+            let mut body = Value::Object(current.attributes.clone());
+            body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+            edit(&mut body);
+            Ok((scimbox::scim::user::draft(&body)?, scimbox::store::PasswordChange::Keep))
+        })
+        .await
+        .unwrap();
+}
+
+fn search(text: &str) -> DirectoryQuery {
+    DirectoryQuery { text: Some(text.into()), count: 50, ..DirectoryQuery::default() }
+}
+
+async fn user_names(store: &Store, query: DirectoryQuery) -> Vec<String> {
+    store.directory_users(query).await.unwrap().items.into_iter().map(|u| u.user_name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_matches_the_start_of_any_word_of_names_and_addresses() {
+    let (_dir, store) = open();
+    let priya = person(&store, "priya.singh@corp.example", "Priya", "Singh", "priya.singh@corp.example").await;
+    person(&store, "user0042@lab.example", "Ravi", "Kumar", "user0042@lab.example").await;
+    person(&store, "anne-marie@lab.example", "Anne-Marie", "O'Neil", "am@other.example").await;
+    person(&store, "singleton@lab.example", "Sam", "Gleton", "singleton@lab.example").await;
+
+    assert_eq!(user_names(&store, search("Singh")).await, ["priya.singh@corp.example"]);
+    assert_eq!(user_names(&store, search("corp.example")).await, ["priya.singh@corp.example"]);
+    assert_eq!(user_names(&store, search("0042")).await, ["user0042@lab.example"]);
+    assert_eq!(user_names(&store, search("marie")).await, ["anne-marie@lab.example"]);
+    assert_eq!(user_names(&store, search("other")).await, ["anne-marie@lab.example"], "a second address's domain");
+    // Every word must match the start of some word; their order does not matter.
+    assert_eq!(user_names(&store, search("singh priya")).await, ["priya.singh@corp.example"]);
+    assert_eq!(user_names(&store, search("sin")).await, ["priya.singh@corp.example", "singleton@lab.example"]);
+    assert!(user_names(&store, search("ingh")).await.is_empty(), "the middle of a word does not match");
+    assert!(user_names(&store, search("priya kumar")).await.is_empty());
+    assert!(user_names(&store, search("@@")).await.is_empty(), "no word, no match");
+    assert_eq!(user_names(&store, search(&priya)).await, ["priya.singh@corp.example"], "an exact id matches");
+
+    // A change of name is searchable at once; the old words are gone.
+    change_user(&store, &priya, |body| body["name"]["familyName"] = json!("Kapoor")).await;
+    assert!(user_names(&store, search("singh priya")).await.contains(&"priya.singh@corp.example".to_owned()));
+    assert_eq!(user_names(&store, search("kapoor")).await, ["priya.singh@corp.example"]);
+    change_user(&store, &priya, |body| {
+        body["userName"] = json!("pk@corp.example");
+        body["emails"] = json!([{"value": "pk@corp.example"}]);
+    })
+    .await;
+    assert!(user_names(&store, search("singh")).await.is_empty(), "no word of the old name or address is left");
+    // A deleted user leaves every search.
+    store.delete_user(&actor(), &priya, None).await.unwrap();
+    assert!(user_names(&store, search("kapoor")).await.is_empty());
+
+    // Groups, a group's members and assets search the same way.
+    let ravi = store.directory_users(search("ravi")).await.unwrap().items[0].id.clone();
+    let science = group(&store, "Data Science", &[&ravi]).await;
+    let names = |page: scimbox::store::DirectoryPage<scimbox::store::DirectoryGroup>| {
+        page.items.into_iter().map(|g| g.display_name).collect::<Vec<_>>()
+    };
+    assert_eq!(names(store.directory_groups(search("science")).await.unwrap()), ["Data Science"]);
+    let (_, members) = store.directory_group(&science, search("kum")).await.unwrap().unwrap();
+    assert_eq!(members.total, 1);
+    let (_, members) = store.directory_group(&science, search("anne")).await.unwrap().unwrap();
+    assert_eq!(members.total, 0, "only the group's own members");
+    store
+        .create_asset(&actor(), NewAsset { kind: AssetKind::Capsule, name: "Churn model (v2)".into(), owner_id: ravi })
+        .await
+        .unwrap();
+    let assets = |text: &str| AssetQuery { text: Some(text.into()), count: 10, ..AssetQuery::default() };
+    assert_eq!(store.list_assets(assets("model")).await.unwrap().total, 1);
+    assert_eq!(store.list_assets(assets("v2")).await.unwrap().total, 1);
+    assert_eq!(store.list_assets(assets("odel")).await.unwrap().total, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_is_index_range_scans_whatever_the_size() {
+    let (_dir, store) = open();
+    for i in 0..200 {
+        person(
+            &store,
+            &format!("user{i:04}@corp.example"),
+            "Given",
+            &format!("Family{i}"),
+            &format!("u{i}@corp.example"),
+        )
+        .await;
+    }
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    // Statistics as a directory of 100,000 users would have them, so the planner chooses as it would there.
+    conn.execute_batch("ANALYZE").unwrap();
+    conn.execute("UPDATE sqlite_stat1 SET stat = '100000 1' WHERE tbl = 'users' AND idx IS NULL", []).unwrap();
+    drop(conn);
+    for text in ["singh", "corp example", "0042", "family1 given"] {
+        for active in [None, Some(true)] {
+            let plan = store.explain_directory_users(DirectoryQuery { active, ..search(text) }).await.unwrap();
+            assert!(plan.iter().any(|l| l.contains("SEARCH words USING")), "{text}: {plan:?}");
+            assert!(!plan.iter().any(|l| l.starts_with("SCAN")), "{text} scans: {plan:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_come_in_the_order_asked() {
+    let (_dir, store) = open();
+    let zed = person(&store, "a@x.example", "Zed", "Zulu", "a@x.example").await;
+    person(&store, "b@x.example", "Amy", "Alpha", "b@x.example").await;
+    person(&store, "c@x.example", "Max", "Mike", "c@x.example").await;
+    change_user(&store, &zed, |body| body["active"] = json!(false)).await;
+    let by = |order, descending| DirectoryQuery { order, descending, count: 10, ..DirectoryQuery::default() };
+    assert_eq!(
+        user_names(&store, by(DirectoryOrder::UserName, true)).await,
+        ["c@x.example", "b@x.example", "a@x.example"]
+    );
+    assert_eq!(
+        user_names(&store, by(DirectoryOrder::LastModified, true)).await[0],
+        "a@x.example",
+        "the last change first"
+    );
+    assert_eq!(user_names(&store, by(DirectoryOrder::Status, false)).await[2], "a@x.example", "active ones first");
+    assert_eq!(user_names(&store, by(DirectoryOrder::Status, true)).await[0], "a@x.example");
+    let page =
+        store.directory_users(DirectoryQuery { start: 1, count: 1, ..by(DirectoryOrder::UserName, false) }).await;
+    assert_eq!(page.unwrap().items[0].user_name, "b@x.example");
+
+    let ids: Vec<String> = store
+        .directory_users(by(DirectoryOrder::UserName, false))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    group(&store, "Small", &[&ids[0]]).await;
+    let big = group(&store, "Big", &[&ids[0], &ids[1], &ids[2]]).await;
+    let groups = store.directory_groups(by(DirectoryOrder::Members, true)).await.unwrap();
+    assert_eq!(groups.items.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>(), ["Big", "Small"]);
+    // Members by their own name: Amy Alpha, Max Mike, Zed Zulu (no displayName: userName sorts them).
+    let (_, members) = store.directory_group(&big, by(DirectoryOrder::UserName, true)).await.unwrap().unwrap();
+    let shown: Vec<_> = members.items.iter().map(|m| m.user_name.clone().unwrap()).collect();
+    assert_eq!(shown, ["c@x.example", "b@x.example", "a@x.example"]);
+    assert_eq!(members.items[0].display.as_deref(), Some("Max Mike"), "a member is shown by their own name");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_database_gets_its_word_index_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    person(&store, "priya@corp.example", "Priya", "Singh", "priya@corp.example").await;
+    group(&store, "Data Science", &[]).await;
+    store.close().await;
+    // As a database migrated from before the word index: rows without words, the index not built.
+    let conn = rusqlite::Connection::open(dir.path().join(scimbox::store::DATABASE_FILE)).unwrap();
+    conn.execute_batch("DELETE FROM words; UPDATE word_index_built SET built = 0;").unwrap();
+    drop(conn);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(user_names(&store, search("singh")).await, ["priya@corp.example"]);
+    assert_eq!(store.directory_groups(search("science")).await.unwrap().total, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_departed_people_owned_can_be_found_and_handed_over() {
+    let (_dir, store) = open();
+    let leaver = person(&store, "leaver@x.example", "Lee", "Ver", "leaver@x.example").await;
+    let stayer = person(&store, "stayer@x.example", "Sta", "Yer", "stayer@x.example").await;
+    let heir = person(&store, "heir@x.example", "Hei", "R", "heir@x.example").await;
+    let team = group(&store, "Team", &[&stayer]).await;
+    let new =
+        |name: &str, owner: &str| NewAsset { kind: AssetKind::Capsule, name: name.into(), owner_id: owner.into() };
+    let alone = store.create_asset(&actor(), new("Alone", &leaver)).await.unwrap().id;
+    let shared = store.create_asset(&actor(), new("Co-owned", &leaver)).await.unwrap().id;
+    let granted = store.create_asset(&actor(), new("Granted", &stayer)).await.unwrap().id;
+    let owner_grant = |grantee| vec![Grant { grantee, level: Level::Owner }];
+    store.set_asset_permissions(&actor(), &shared, owner_grant(Grantee::Group(team.clone()))).await.unwrap();
+    store.set_asset_permissions(&actor(), &granted, owner_grant(Grantee::User(leaver.clone()))).await.unwrap();
+
+    // The leaver's Owned table: two of record, one through a grant, each with its other owners.
+    let owned = store.owned_assets(&leaver, 0, 50).await.unwrap();
+    assert_eq!(owned.total, 3);
+    let row = |id: &str| owned.items.iter().find(|o| o.asset.id == id).unwrap().clone();
+    assert!(row(&alone).of_record && row(&alone).co_owners.is_empty());
+    assert!(matches!(&row(&shared).co_owners[..], [PrincipalView::Group(g)] if g.id == team));
+    assert!(!row(&granted).of_record);
+    assert!(matches!(&row(&granted).co_owners[..], [PrincipalView::User(u)] if u.id == stayer));
+
+    // Nobody needs an owner while the leaver is here; once deleted, only the asset nobody else owns does.
+    assert_eq!(store.assets_needing_owner(0, 50).await.unwrap().total, 0);
+    store.delete_user(&actor(), &leaver, None).await.unwrap();
+    let needing = store.assets_needing_owner(0, 50).await.unwrap();
+    assert_eq!(needing.items.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [alone.as_str()]);
+    assert_eq!(store.owned_assets(&leaver, 0, 50).await.unwrap().total, 3, "a deleted user's holdings stay listed");
+
+    // The preview names what will change and changes nothing; the extension then does exactly that.
+    let preview = store.preview_extension(&leaver, Grantee::User(heir.clone())).await.unwrap();
+    assert_eq!(preview.changed.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Alone", "Co-owned", "Granted"]);
+    assert_eq!(store.assets_needing_owner(0, 50).await.unwrap().total, 1, "a preview writes nothing");
+    let done = store.extend_ownership(&actor(), &leaver, Grantee::User(heir.clone())).await.unwrap();
+    assert_eq!(done.changed, preview.changed);
+    assert_eq!(store.assets_needing_owner(0, 50).await.unwrap().total, 0);
+    let again = store.preview_extension(&leaver, Grantee::User(heir)).await.unwrap();
+    assert!(again.changed.is_empty() && again.unchanged.len() == 3, "{again:?}");
+}
