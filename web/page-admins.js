@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { currentAdmin } from './app.js';
-import { h, announce, confirmDialog, errorBox, field, loading, pageHeader, table, time } from './ui.js';
+import { h, announce, clearFieldErrors, confirmDialog, errorBox, field, fieldError, loading, pageHeader, table, time } from './ui.js';
 
 export async function render(main) {
   const list = h('div', {}, loading());
@@ -58,13 +58,19 @@ function addAdminForm(list) {
     status, h('button', { type: 'submit', class: 'button primary' }, 'Add admin'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    clearFieldErrors(form);
+    status.replaceChildren();
+    if (!username.value.trim()) return fieldError(username, 'Enter a user name for the new admin.');
+    if (password.value.length < 12) return fieldError(password, 'The password must be at least 12 characters long.');
     try {
       await api('POST', 'admins', { username: username.value.trim(), password: password.value });
       status.replaceChildren(h('p', { class: 'success-box', role: 'status' }, `Admin ${username.value.trim()} added.`));
       form.reset();
       await loadAdmins(list);
     } catch (error) {
-      status.replaceChildren(errorBox(error.message));
+      // The server's refusals name what they are about: the password, else the name.
+      if (error.status === 400 || error.status === 409) fieldError(/password/i.test(error.message) ? password : username, error.message);
+      else status.replaceChildren(errorBox(error.message));
     }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'add-admin-title' }, h('h2', { id: 'add-admin-title' }, 'Add an admin'), form);
@@ -83,17 +89,18 @@ function passwordForm() {
     field('Repeat the new password', repeat), status, h('button', { type: 'submit', class: 'button primary' }, 'Change password'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (next.value !== repeat.value) {
-      status.replaceChildren(errorBox('The two new passwords differ.'));
-      repeat.focus();
-      return;
-    }
+    clearFieldErrors(form);
+    status.replaceChildren();
+    if (!current.value) return fieldError(current, 'Enter your current password.');
+    if (next.value.length < 12) return fieldError(next, 'The new password must be at least 12 characters long.');
+    if (next.value !== repeat.value) return fieldError(repeat, 'The two new passwords differ.');
     try {
       await api('POST', 'password', { currentPassword: current.value, newPassword: next.value });
       status.replaceChildren(h('p', { class: 'success-box', role: 'status' }, 'Your password is changed.'));
       form.reset();
     } catch (error) {
-      status.replaceChildren(errorBox(error.message));
+      if (error.status === 400) fieldError(/current password/i.test(error.message) ? current : next, error.message);
+      else status.replaceChildren(errorBox(error.message));
     }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title' }, 'Change your password'), form);

@@ -4,58 +4,95 @@
 
 import { platformApi, queryString } from './api.js';
 import { navigate, setQuery } from './app.js';
-import { h, announce, badge, confirmDialog, debounce, emptyState, errorBox, field, formatNumber, loading, openDialog, pageHeader, pager, table, time } from './ui.js';
-import { KINDS, kindLabel, levelLabel, openExtendDialog, openShareDialog, personName, principalPicker, takeUnsavedPermissions } from './sharing.js';
+import { h, announce, badge, clearFieldErrors, confirmDialog, debounce, emptyState, errorBox, field, fieldError, formatNumber, loading, openDialog, pageHeader, pageSize, pager, table, time } from './ui.js';
+import { KINDS, extensionResult, kindLabel, levelLabel, openExtendDialog, openShareDialog, personName, principalPicker, takeUnsavedPermissions } from './sharing.js';
 
-const PAGE = 50;
+/** What Extend ownership did from an asset's page, shown once on that page when it is drawn again. */
+let extended = null;
 
 export function render(main, context) {
   return context.id ? renderAsset(main, context) : renderList(main, context);
 }
 
 async function renderList(main, { query, isCurrent }) {
-  const state = { q: query.get('q') || '', kind: query.get('kind') || '', start: Number(query.get('start')) || 0 };
-  const search = h('input', { id: 'asset-search', type: 'search', value: state.q, placeholder: 'Part of a name', autocomplete: 'off' });
+  const state = {
+    q: query.get('q') || '', kind: query.get('kind') || '', start: Number(query.get('start')) || 0, count: pageSize(query),
+    needsOwner: query.get('needsOwner') === '1',
+  };
+  const search = h('input', { id: 'asset-search', type: 'search', value: state.q, placeholder: 'Any word of a name', autocomplete: 'off' });
   const kind = h('select', { id: 'asset-kind' }, h('option', { value: '' }, 'All kinds'), KINDS.map((k) => h('option', { value: k.value }, k.plural)));
   kind.value = state.kind;
   const create = h('button', { type: 'button', class: 'button primary', id: 'new-asset' }, 'New asset');
+  const banner = h('div', {});
+  const views = h('div', { class: 'view-tabs', role: 'group', 'aria-label': 'Which assets' });
+  const filters = h('div', { class: 'toolbar', role: 'search' },
+    h('div', { class: 'field grow' }, h('label', { for: 'asset-search' }, 'Search assets'), search),
+    h('div', { class: 'field' }, h('label', { for: 'asset-kind' }, 'Kind'), kind),
+    h('div', { class: 'end' }, create));
   const count = h('p', { class: 'result-count', role: 'status' });
-  const results = h('div', {}, loading());
+  const results = h('div', { class: 'list-top' }, loading());
   main.append(
     pageHeader('Assets', h('p', { class: 'page-lead' }, 'Capsules, data assets and pipelines. Share them with groups, and whoever your identity provider puts in a group gets them; nothing is lost when people leave.')),
-    h('div', { class: 'toolbar', role: 'search' },
-      h('div', { class: 'field grow' }, h('label', { for: 'asset-search' }, 'Search assets'), search),
-      h('div', { class: 'field' }, h('label', { for: 'asset-kind' }, 'Kind'), kind),
-      h('div', { class: 'end' }, create)),
-    count, results);
+    banner, views, filters, count, results);
+
+  // How many assets no active user can act as the owner of: on every visit of the page, as a banner.
+  let orphaned = 0;
+  async function countOrphaned() {
+    try {
+      orphaned = (await platformApi('GET', `assets${queryString({ needsOwner: 'true', count: 1 })}`)).totalResults;
+    } catch {
+      orphaned = 0;
+    }
+    if (!isCurrent()) return;
+    banner.replaceChildren(orphaned > 0 && !state.needsOwner
+      ? h('p', { class: 'warning-box', id: 'needs-owner-banner' },
+        `${formatNumber(orphaned)} asset${orphaned === 1 ? ' needs' : 's need'} an owner: the people who owned ${orphaned === 1 ? 'it' : 'them'} have left and nobody active can act as owner. `,
+        h('a', { href: '/assets?needsOwner=1', 'data-link': true }, 'Review them'), '.')
+      : null);
+    drawViews();
+  }
+  function drawViews() {
+    const tab = (label, on, href) => h('a', { href, 'data-link': true, class: on ? 'view-tab current' : 'view-tab', 'aria-current': on ? 'page' : null }, label);
+    views.replaceChildren(tab('All assets', !state.needsOwner, '/assets'),
+      tab(`Needs an owner (${formatNumber(orphaned)})`, state.needsOwner, '/assets?needsOwner=1'));
+  }
+  drawViews();
+  filters.hidden = state.needsOwner;
 
   let request = 0;
   async function load() {
     const mine = ++request;
-    setQuery({ q: state.q, kind: state.kind, start: state.start });
+    setQuery({ q: state.q, kind: state.kind, start: state.start, count: state.count === 50 ? null : state.count, needsOwner: state.needsOwner ? 1 : null });
     let data;
     try {
-      data = await platformApi('GET', `assets${queryString({ q: state.q, kind: state.kind, start: state.start, count: PAGE })}`);
+      data = await platformApi('GET', `assets${queryString(state.needsOwner
+        ? { needsOwner: 'true', start: state.start, count: state.count }
+        : { q: state.q, kind: state.kind, start: state.start, count: state.count })}`);
     } catch (error) {
       if (mine === request && isCurrent()) results.replaceChildren(errorBox(error.message));
       return;
     }
     if (mine !== request || !isCurrent()) return;
-    count.textContent = `${formatNumber(data.totalResults)} asset${data.totalResults === 1 ? '' : 's'}`;
+    count.textContent = `${formatNumber(data.totalResults)} asset${data.totalResults === 1 ? '' : 's'}${state.needsOwner ? ' need an owner' : ''}`;
     if (data.totalResults === 0) {
-      results.replaceChildren(state.q || state.kind
-        ? emptyState('No assets match', 'Try another part of a name, or show every kind.')
-        : emptyState('No assets yet', 'Create a capsule, data asset or pipeline, then share it with a group.'));
+      results.replaceChildren(state.needsOwner
+        ? emptyState('Every asset has an owner', 'When the owners of an asset leave and nobody active can act as its owner, it appears here.')
+        : state.q || state.kind
+          ? emptyState('No assets match', 'Try the start of another word of a name, or show every kind.')
+          : emptyState('No assets yet', 'Create a capsule, data asset or pipeline, then share it with a group.'));
       return;
     }
     const rows = data.assets.map((asset) => h('tr', { dataset: { asset: asset.id } },
       h('th', { scope: 'row' }, h('a', { href: `/assets/${encodeURIComponent(asset.id)}`, 'data-link': true }, asset.name)),
       h('td', {}, kindLabel(asset.kind)),
       h('td', {}, personName(asset.owner)),
-      h('td', { class: 'wide-only' }, time(asset.updatedAt))));
+      h('td', {}, time(asset.updatedAt))));
     results.replaceChildren(
-      table('Assets', [{ label: 'Name' }, { label: 'Kind' }, { label: 'Owner' }, { label: 'Last change', class: 'wide-only' }], rows),
-      pager({ start: state.start, count: PAGE, total: data.totalResults, label: 'Assets', onPage: (start) => { state.start = start; load(); } }));
+      state.needsOwner ? h('p', { class: 'hint' }, 'Open an owner to give everything they owned to a colleague or a group in one step (Extend ownership), or open an asset to change its owner.') : null,
+      table(state.needsOwner ? 'Assets that need an owner' : 'Assets', [{ label: 'Name' }, { label: 'Kind' }, { label: 'Owner' }, { label: 'Last change' }], rows),
+      pager({ start: state.start, count: state.count, total: data.totalResults, label: 'Assets',
+        onPage: (start, size) => { state.start = start; state.count = size; return load(); } }));
+    results.querySelector('table').classList.add('dense');
   }
   search.addEventListener('input', debounce(() => { state.q = search.value.trim(); state.start = 0; load(); }));
   kind.addEventListener('change', () => { state.kind = kind.value; state.start = 0; load(); });
@@ -63,7 +100,7 @@ async function renderList(main, { query, isCurrent }) {
     const created = await openCreateDialog(state.kind);
     if (created) navigate(`/assets/${encodeURIComponent(created.id)}`);
   });
-  await load();
+  await Promise.all([load(), countOrphaned()]);
 }
 
 function openCreateDialog(preselected) {
@@ -85,10 +122,10 @@ function openCreateDialog(preselected) {
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), submit));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      if (!name.value.trim() || !owner) {
-        status.replaceChildren(errorBox(!name.value.trim() ? 'Give the asset a name.' : 'Choose its owner: an active user.'));
-        return;
-      }
+      clearFieldErrors(form);
+      status.replaceChildren();
+      if (!name.value.trim()) return fieldError(name, 'Give the asset a name.');
+      if (!owner) return fieldError(form.querySelector('#asset-owner-search'), 'Choose its owner: an active user.');
       submit.disabled = true;
       try {
         const created = await platformApi('POST', 'assets', { kind: kind.value, name: name.value.trim(), owner: owner.id });
@@ -112,10 +149,13 @@ function openRenameDialog(asset) {
         h('button', { type: 'submit', class: 'button primary' }, 'Rename')));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
+      clearFieldErrors(form);
+      if (!name.value.trim()) return fieldError(name, 'Give the asset a name.');
       try {
         close(await platformApi('PATCH', `assets/${encodeURIComponent(asset.id)}`, { name: name.value }));
       } catch (error) {
-        status.replaceChildren(errorBox(error.message));
+        if (error.status === 400) fieldError(name, error.message);
+        else status.replaceChildren(errorBox(error.message));
       }
     });
     return form;
@@ -165,10 +205,13 @@ async function renderAsset(main, { id, isCurrent }) {
           ? h('span', {}, h('a', { href: `/groups/${encodeURIComponent(p.id)}`, 'data-link': true }, p.displayName), ' ', badge('Group', 'info'))
           : personName(p)),
         h('td', {}, levelLabel(p.level)))));
+  const shown = extended && extended.assetId === asset.id ? extended : null;
+  extended = null;
   // main.append would write a null as the text "null"; h() leaves it out.
   main.append(h('div', {},
     breadcrumb(asset.name),
     pageHeader(asset.name, h('div', { class: 'badges' }, badge(kindLabel(asset.kind), 'info'))),
+    shown ? extensionResult(shown.outcome) : null,
     data.ownerReachable ? null : h('p', { class: 'warning-box', role: 'status' },
       'No active user can act as this asset’s owner. Change its owner, or extend its owner’s ownership to a colleague or a group.'),
     h('div', { class: 'toolbar' }, share, rename, reown, extend, remove),
@@ -189,7 +232,14 @@ async function renderAsset(main, { id, isCurrent }) {
   if (unsaved) openShareDialog(data, unsaved).then((saved) => { if (saved) reload(); });
   rename.addEventListener('click', async () => { if (await openRenameDialog(asset)) reload(); });
   reown.addEventListener('click', async () => { if (await openOwnerDialog(asset)) reload(); });
-  if (extend) extend.addEventListener('click', async () => { if (await openExtendDialog(asset.owner)) reload(); });
+  if (extend) {
+    extend.addEventListener('click', async () => {
+      const outcome = await openExtendDialog(asset.owner);
+      if (!outcome) return;
+      extended = { assetId: asset.id, outcome };
+      reload();
+    });
+  }
   remove.addEventListener('click', async () => {
     const yes = await confirmDialog({
       title: `Delete “${asset.name}”?`,

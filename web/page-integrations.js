@@ -1,7 +1,7 @@
 // Integrations → SCIM: the base URL, the tokens (generate, list, revoke) and a short Okta guide.
 
 import { api } from './api.js';
-import { h, announce, badge, confirmDialog, copyButton, copyField, emptyState, errorBox, field, loading, openDialog, pageHeader, table, time } from './ui.js';
+import { h, announce, badge, clearFieldErrors, confirmDialog, copyButton, copyField, emptyState, errorBox, field, fieldError, loading, openDialog, pageHeader, table, time } from './ui.js';
 
 export async function render(main, { isCurrent }) {
   main.append(pageHeader('SCIM provisioning',
@@ -131,12 +131,9 @@ async function generateToken(container) {
         h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), submit));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      if (!name.value.trim()) {
-        status.replaceChildren(errorBox('Give the token a name.'));
-        name.setAttribute('aria-invalid', 'true');
-        name.focus();
-        return;
-      }
+      clearFieldErrors(form);
+      status.replaceChildren();
+      if (!name.value.trim()) return fieldError(name, 'Give the token a name.');
       submit.disabled = true;
       try {
         const created = await api('POST', 'tokens', { name: name.value.trim(), expiresInDays: expiry.value ? Number(expiry.value) : undefined });

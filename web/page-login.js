@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { setupNeeded, signedIn } from './app.js';
-import { h, field, errorBox } from './ui.js';
+import { h, clearFieldErrors, field, fieldError, errorBox } from './ui.js';
 
 export async function render(main, { query }) {
   const card = h('section', { class: 'auth-card', 'aria-labelledby': 'login-title' });
@@ -24,11 +24,9 @@ export async function render(main, { query }) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     status.replaceChildren();
-    if (!username.value.trim() || !password.value) {
-      status.replaceChildren(errorBox('Enter your user name and password.'));
-      (username.value.trim() ? password : username).focus();
-      return;
-    }
+    clearFieldErrors(form);
+    if (!username.value.trim()) return fieldError(username, 'Enter your user name.');
+    if (!password.value) return fieldError(password, 'Enter your password.');
     submit.disabled = true;
     try {
       signedIn(await api('POST', 'login', { username: username.value.trim(), password: password.value }));

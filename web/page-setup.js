@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { signedIn } from './app.js';
-import { h, field, errorBox } from './ui.js';
+import { h, clearFieldErrors, field, fieldError, errorBox } from './ui.js';
 
 let setupCode = null;
 
@@ -43,6 +43,7 @@ export async function render(main) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     status.replaceChildren();
+    clearFieldErrors(form);
     if (!username.value.trim()) return fail('Enter a user name.', username);
     if (password.value.length < 12) return fail('The password must be at least 12 characters long.', password);
     if (password.value !== repeat.value) return fail('The two passwords differ.', repeat);
@@ -52,17 +53,15 @@ export async function render(main) {
       setupCode = null;
       signedIn(session);
     } catch (error) {
-      fail(error.message);
+      if (error.status === 400) fail(error.message, /password/i.test(error.message) ? password : username);
+      else fail(error.message);
     } finally {
       submit.disabled = false;
     }
   });
   function fail(message, control) {
-    status.replaceChildren(errorBox(message));
-    if (control) {
-      control.setAttribute('aria-invalid', 'true');
-      control.focus();
-    }
+    if (control) fieldError(control, message);
+    else status.replaceChildren(errorBox(message));
   }
   card.append(form);
 }

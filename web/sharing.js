@@ -22,11 +22,12 @@ export function levelLabel(level) {
   return LEVEL_LABELS[level] || level;
 }
 
-/** A user as a row shows them; a deleted user is a tombstone: "deleted user". */
+/** A user as a row shows them, linked to their page; a deleted user is a tombstone: "deleted user", whose
+ * page lists what they owned for handing over. */
 export function personName(user) {
   if (user.status === 'deleted') {
     return h('span', {}, badge('deleted user', 'muted', 'Deleted over SCIM; kept so that nothing they owned is lost'),
-      ' ', h('span', { class: 'muted' }, user.userName));
+      ' ', h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-link': true, class: 'muted-link' }, user.userName));
   }
   const name = user.displayName || user.userName;
   return h('span', {}, h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-link': true }, name),
@@ -44,7 +45,9 @@ export function reasonText(via) {
 
 /**
  * A search-as-you-type field over users (and groups when `groups`), as an ARIA combobox: arrow keys move
- * through the options, Enter picks, Escape closes the list. `onPick({type, id, display, detail})`.
+ * through the options, Enter picks, Escape closes the list. The list opens as soon as the field has the
+ * focus, groups first with their member counts, then people; typing narrows it to the names, user names
+ * and e-mail addresses with a word starting so. `onPick({type, id, display, detail})`.
  */
 export function principalPicker({ id, label, groups = true, onPick }) {
   const listId = `${id}-options`;
@@ -52,7 +55,7 @@ export function principalPicker({ id, label, groups = true, onPick }) {
   // meant for the dialog once the list was closed (one Escape must close one thing).
   const input = h('input', {
     id, type: 'text', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
-    'aria-controls': listId, placeholder: groups ? 'Start of a name, user name, e-mail or group' : 'Start of a name, user name or e-mail',
+    'aria-controls': listId, placeholder: groups ? 'A group, a name, a user name or an e-mail' : 'A name, a user name or an e-mail',
   });
   const list = h('ul', { id: listId, role: 'listbox', class: 'picker-options', hidden: true, 'aria-label': label });
   let options = [];
@@ -77,18 +80,18 @@ export function principalPicker({ id, label, groups = true, onPick }) {
     input.value = '';
     onPick(option);
   }
-  const search = debounce(async () => {
+  const lookUp = async () => {
     const text = input.value.trim();
     const mine = ++request;
-    if (!text) { close(); return; }
+    if (document.activeElement !== input) return;
     try {
       const [users, found] = await Promise.all([
-        api('GET', `users${queryString({ q: text, status: 'active', count: 8 })}`),
+        api('GET', `users${queryString({ q: text, status: 'active', count: 8, sort: 'name' })}`),
         groups ? api('GET', `groups${queryString({ q: text, count: 8 })}`) : Promise.resolve({ items: [] }),
       ]);
-      if (mine !== request) return;
+      if (mine !== request || document.activeElement !== input) return;
       options = [
-        ...found.items.map((g) => ({ type: 'group', id: g.id, display: g.displayName, detail: `${formatNumber(g.members)} members` })),
+        ...found.items.map((g) => ({ type: 'group', id: g.id, display: g.displayName, detail: `${formatNumber(g.members)} member${g.members === 1 ? '' : 's'}` })),
         ...users.items.map((u) => ({ type: 'user', id: u.id, display: u.name || u.userName, detail: u.userName })),
       ];
     } catch (error) {
@@ -103,16 +106,21 @@ export function principalPicker({ id, label, groups = true, onPick }) {
         id: `${listId}-${i}`, role: 'option', 'aria-selected': 'false', dataset: { type: o.type, id: o.id },
         on: { mousedown: (event) => { event.preventDefault(); pick(i); } },
       }, h('span', { class: 'picker-name' }, o.display), ' ',
-      o.type === 'group' ? badge('Group', 'info') : h('span', { class: 'muted' }, o.detail)))));
+      o.type === 'group' ? [badge('Group', 'info'), ' '] : null, h('span', { class: 'muted' }, o.detail)))));
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
     highlight(options.length ? 0 : -1);
-  }, 200);
+  };
+  const search = debounce(lookUp, 200);
 
   input.addEventListener('input', search);
+  input.addEventListener('focus', () => { if (list.hidden) lookUp(); });
   input.addEventListener('blur', () => setTimeout(close, 150));
   input.addEventListener('keydown', (event) => {
-    if (list.hidden) return;
+    if (list.hidden) {
+      if (event.key === 'ArrowDown') { event.preventDefault(); lookUp(); }
+      return;
+    }
     if (event.key === 'ArrowDown') { event.preventDefault(); highlight(Math.min(options.length - 1, active + 1)); }
     else if (event.key === 'ArrowUp') { event.preventDefault(); highlight(Math.max(0, active - 1)); }
     else if (event.key === 'Enter') { event.preventDefault(); pick(active); }
@@ -170,8 +178,8 @@ export function openShareDialog(permissions, unsaved = null) {
           h('th', { scope: 'row' }, row.type === 'group'
             ? h('span', {}, row.display, ' ', badge('Group', 'info'))
             : (row.status === 'deleted' ? personName(row) : row.display)),
-          h('td', {}, select),
-          h('td', { class: 'actions' }, remove));
+          h('td', { dataset: { label: 'Level' } }, select),
+          h('td', { class: 'actions', dataset: { label: '' } }, remove));
       }));
     };
     const picker = principalPicker({
@@ -220,63 +228,127 @@ export function openShareDialog(permissions, unsaved = null) {
   }, { wide: true });
 }
 
-/** Extend ownership: gives a user or group Owner on everything `user` owns. Resolves with the outcome. */
+/** A short list of asset names: all of them up to 8, else the first 8 and how many more. */
+function assetNames(assets) {
+  const shown = assets.slice(0, 8).map((a) => a.name).join(', ');
+  return assets.length > 8 ? `${shown} and ${formatNumber(assets.length - 8)} more` : shown;
+}
+
+/**
+ * Extend ownership: gives a user or group Owner on everything `user` owns. Once the heir is chosen, the
+ * dialog lists the assets that will change (and those where the heir is an Owner already) before the
+ * admin confirms. Resolves with the outcome (with `heir`), or undefined when cancelled.
+ */
 export function openExtendDialog(user) {
   const name = user.status === 'deleted' ? `deleted user ${user.userName}` : (user.displayName || user.name || user.userName);
   return openDialog(`Extend ownership of ${name}’s assets`, (close) => {
     let heir = null;
-    const chosen = h('p', { class: 'muted', id: 'extend-chosen' }, 'Nobody chosen yet.');
+    let preview = 0;
+    const chosen = h('div', { id: 'extend-chosen', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Nobody chosen yet.'));
     const status = h('div', {});
     const confirm = h('button', { type: 'button', class: 'button primary', id: 'extend-confirm', disabled: true }, 'Extend ownership');
+    const url = `users/${encodeURIComponent(user.id)}/extend-ownership`;
     const picker = principalPicker({
       id: 'extend-search', label: 'Give Owner to',
-      onPick: (option) => {
+      onPick: async (option) => {
         heir = option;
-        chosen.replaceChildren(h('span', {}, 'Owner goes to ', h('strong', {}, option.display),
-          option.type === 'group' ? [' ', badge('Group', 'info')] : null, '.'));
-        confirm.disabled = false;
-        confirm.focus();
+        confirm.disabled = true;
+        status.replaceChildren();
+        const mine = ++preview;
+        const who = h('strong', {}, option.display);
+        chosen.replaceChildren(h('p', {}, 'Checking what changes for ', who, '…'));
+        let plan;
+        try {
+          plan = await platformApi('POST', url, { to: { type: heir.type, id: heir.id }, preview: true });
+        } catch (error) {
+          if (mine === preview) chosen.replaceChildren(errorBox(error.message));
+          return;
+        }
+        if (mine !== preview) return;
+        const label = option.type === 'group' ? [' ', badge('Group', 'info')] : null;
+        chosen.replaceChildren(
+          plan.changed.length === 0
+            ? h('p', {}, h('strong', {}, option.display), label, ' is an Owner of everything this user owns already: nothing will change.')
+            : [h('p', {}, h('strong', {}, option.display), label, ` will become an Owner of ${plan.changed.length === 1 ? 'this asset' : `these ${formatNumber(plan.changed.length)} assets`}:`),
+              h('ul', { class: 'plain-list change-list', id: 'extend-changes' }, plan.changed.slice(0, 50).map((a) => h('li', {}, assetLink(a)))),
+              plan.changed.length > 50 ? h('p', { class: 'muted' }, `and ${formatNumber(plan.changed.length - 50)} more.`) : null],
+          plan.unchanged.length ? h('p', { class: 'muted' }, `Already an Owner of ${assetNames(plan.unchanged)}.`) : null);
+        confirm.textContent = plan.changed.length ? `Extend ownership of ${formatNumber(plan.changed.length)} asset${plan.changed.length === 1 ? '' : 's'}` : 'Extend ownership';
+        confirm.disabled = plan.changed.length === 0;
+        if (!confirm.disabled) confirm.focus();
       },
     });
     confirm.addEventListener('click', async () => {
       confirm.disabled = true;
       try {
-        const outcome = await platformApi('POST', `users/${encodeURIComponent(user.id)}/extend-ownership`, { to: { type: heir.type, id: heir.id } });
-        announce(`Owner given on ${outcome.extended} assets`);
-        close(outcome);
+        const outcome = await platformApi('POST', url, { to: { type: heir.type, id: heir.id } });
+        announce(`${heir.display} is now an Owner of ${outcome.extended} assets`);
+        close({ ...outcome, heir });
       } catch (error) {
         status.replaceChildren(errorBox(error.message));
         confirm.disabled = false;
       }
     });
     return h('div', {},
-      h('p', {}, 'Every capsule, data asset and pipeline this user owns gets the person or group you choose as an Owner, in one step. Nothing is taken away from anyone.'),
+      h('p', {}, 'The person or group you choose becomes an Owner of every capsule, data asset and pipeline this user owns, in one step. Nothing is taken away from anyone.'),
       picker, chosen, status,
       h('div', { class: 'dialog-actions' },
         h('button', { type: 'button', class: 'button', on: { click: () => close() } }, 'Cancel'), confirm));
-  });
+  }, { wide: true });
+}
+
+/** The sentence that says what an extension did, shown on the page it was started from. */
+export function extensionResult(outcome) {
+  return h('div', { class: 'success-box', role: 'status', id: 'extend-result' },
+    h('p', {}, h('strong', {}, outcome.heir.display), outcome.extended === 0
+      ? ' was an Owner of everything already; nothing changed.'
+      : ` is now an Owner of ${formatNumber(outcome.extended)} asset${outcome.extended === 1 ? '' : 's'}: ${assetNames(outcome.changed)}.`));
 }
 
 function assetLink(asset) {
   return h('a', { href: `/assets/${encodeURIComponent(asset.id)}`, 'data-link': true }, asset.name);
 }
 
-/** The user page's Assets card: what they own, what they can reach and why, and Extend ownership. */
+/** A co-owner as a short text with a link: a group, or a user. */
+function coOwner(principal) {
+  if (principal.type === 'group') {
+    return h('span', {}, h('a', { href: `/groups/${encodeURIComponent(principal.id)}`, 'data-link': true }, principal.displayName), ' ', badge('Group', 'info'));
+  }
+  return personName(principal);
+}
+
+/**
+ * The user page's Assets card: what they own (as owner of record or through an Owner grant) with the
+ * other owners of each, what they can reach and why, and Extend ownership where they own something.
+ * `user.deleted` marks a user the identity provider deleted: only what they owned is listed.
+ */
 export function userAssetsSection(user) {
   const owned = h('div', {}, loading());
-  const reach = h('div', {}, loading());
-  const extend = h('button', { type: 'button', class: 'button', id: 'extend-ownership' }, 'Extend ownership');
-  const summary = { id: user.id, userName: user.userName, displayName: user.name, status: user.active ? 'active' : 'deactivated' };
+  const reach = h('div', {}, user.deleted ? null : loading());
+  const result = h('div', {});
+  const extend = h('button', { type: 'button', class: 'button', id: 'extend-ownership', hidden: true }, 'Extend ownership');
+  const summary = {
+    id: user.id, userName: user.userName, displayName: user.name,
+    status: user.deleted ? 'deleted' : (user.active ? 'active' : 'deactivated'),
+  };
   async function load() {
     try {
       const [mine, reachable] = await Promise.all([
-        platformApi('GET', `assets${queryString({ owner: user.id, count: 200 })}`),
-        platformApi('GET', `users/${encodeURIComponent(user.id)}/assets${queryString({ count: 200 })}`),
+        platformApi('GET', `users/${encodeURIComponent(user.id)}/owned${queryString({ count: 200 })}`),
+        user.deleted ? null : platformApi('GET', `users/${encodeURIComponent(user.id)}/assets${queryString({ count: 200 })}`),
       ]);
+      // Offered only where there is something to hand over.
+      extend.hidden = mine.totalResults === 0;
       owned.replaceChildren(mine.totalResults === 0
-        ? emptyState('Owns nothing', 'Assets whose owner of record is this user appear here.')
-        : table('Owned assets', [{ label: 'Name' }, { label: 'Kind' }],
-          mine.assets.map((a) => h('tr', {}, h('th', { scope: 'row' }, assetLink(a)), h('td', {}, kindLabel(a.kind))))));
+        ? emptyState('Owns nothing', 'Assets this user owns (as owner of record or through an Owner grant) appear here.')
+        : table('Owned assets', [{ label: 'Name' }, { label: 'Kind' }, { label: 'How' }, { label: 'Other owners' }],
+          mine.assets.map((a) => h('tr', { dataset: { asset: a.id } },
+            h('th', { scope: 'row' }, assetLink(a)), h('td', {}, kindLabel(a.kind)),
+            h('td', {}, a.ownerOfRecord ? 'Owner of record' : 'Owner grant'),
+            h('td', { class: 'co-owners' }, a.coOwners.length
+              ? a.coOwners.map((p, i) => [i ? ', ' : null, coOwner(p)])
+              : (a.ownerReachable ? h('span', { class: 'muted' }, 'None') : badge('Needs an owner', 'warn')))))));
+      if (user.deleted) return;
       if (!user.active) {
         reach.replaceChildren(h('p', { class: 'notice' }, 'Deactivated: no access to anything. Their shares and ownership are kept and come back if the identity provider reactivates them.'));
       } else if (reachable.totalResults === 0) {
@@ -293,13 +365,18 @@ export function userAssetsSection(user) {
     }
   }
   extend.addEventListener('click', async () => {
-    if (await openExtendDialog(summary)) load();
+    const outcome = await openExtendDialog(summary);
+    if (!outcome) return;
+    result.replaceChildren(extensionResult(outcome));
+    await load();
+    result.scrollIntoView({ block: 'nearest' });
   });
   load();
   return h('section', { class: 'card', 'aria-labelledby': 'assets-title' },
     h('div', { class: 'card-header' }, h('h2', { id: 'assets-title' }, 'Assets'), extend),
+    result,
     h('h3', { class: 'subheading' }, 'Owned'), owned,
-    h('h3', { class: 'subheading' }, 'Owned and shared: what this user can reach'), reach);
+    user.deleted ? null : [h('h3', { class: 'subheading' }, 'Owned and shared: what this user can reach'), reach]);
 }
 
 /** The group page's card: the assets shared with the group itself. */

@@ -1,5 +1,5 @@
 // Small building blocks of the page: element construction (text is always set as text, never parsed as
-// HTML), dialogs, copy buttons, paging, and formatting.
+// HTML), dialogs, copy buttons, tables with server-side sorting, paging, field errors, and formatting.
 
 /**
  * Creates an element. `props` may hold `class`, `text`, `on` (event listeners), `dataset`, and any other
@@ -199,14 +199,63 @@ function relative(date) {
   return format.format(Math.round(value), 'year');
 }
 
-/** "1–50 of 1,234" with Previous/Next buttons for index paging. */
+/** The page sizes a list offers, and the one the admin chose last (kept in this browser). */
+export const PAGE_SIZES = [25, 50, 100];
+const PAGE_SIZE_KEY = 'scimbox.page-size';
+
+export function pageSize(query) {
+  const asked = Number(query && query.get('count'));
+  if (PAGE_SIZES.includes(asked)) return asked;
+  const kept = Number(localStorage.getItem(PAGE_SIZE_KEY));
+  return PAGE_SIZES.includes(kept) ? kept : 50;
+}
+
+let pagerCount = 0;
+
+/**
+ * "51–100 of 1,234" with Previous/Next, a jump to any page and the page size (25/50/100). `onPage(start,
+ * count)` loads a page; once it has, the list's top (the element the pager is in) scrolls into view, so
+ * that the next page is read from its first row.
+ */
 export function pager({ start, count, total, label, onPage }) {
   const first = total === 0 ? 0 : start + 1;
   const last = Math.min(start + count, total);
-  return h('nav', { class: 'pager', 'aria-label': `${label} pages` },
+  const pages = Math.max(1, Math.ceil(total / count));
+  const current = Math.floor(start / count) + 1;
+  const n = ++pagerCount;
+  let nav = null;
+  const go = async (nextStart, nextCount = count) => {
+    const list = nav && nav.parentElement;
+    await onPage(Math.max(0, nextStart), nextCount);
+    if (list && document.contains(list)) {
+      list.scrollIntoView({ block: 'start' });
+      const focusable = list.querySelector('th a, td a, th button');
+      if (focusable) focusable.focus({ preventScroll: true });
+    }
+  };
+  const jump = h('input', { id: `pager-${n}-page`, type: 'number', min: 1, max: pages, value: current, class: 'pager-page', inputmode: 'numeric' });
+  const jumpForm = h('form', { class: 'pager-jump', novalidate: true },
+    h('label', { for: jump.id }, 'Page'), jump, h('span', { class: 'muted' }, ` of ${formatNumber(pages)}`),
+    h('button', { type: 'submit', class: 'button small' }, 'Go'));
+  jumpForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const page = Math.min(pages, Math.max(1, Math.round(Number(jump.value) || 1)));
+    go((page - 1) * count);
+  });
+  const size = h('select', { id: `pager-${n}-size`, class: 'pager-size' }, PAGE_SIZES.map((s) => h('option', { value: s }, String(s))));
+  size.value = String(count);
+  size.addEventListener('change', () => {
+    const chosen = Number(size.value);
+    localStorage.setItem(PAGE_SIZE_KEY, String(chosen));
+    go(Math.floor(start / chosen) * chosen, chosen);
+  });
+  nav = h('nav', { class: 'pager', 'aria-label': `${label} pages` },
     h('span', { class: 'pager-status' }, `${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(total)}`),
-    h('button', { type: 'button', class: 'button', disabled: start <= 0, on: { click: () => onPage(Math.max(0, start - count)) } }, 'Previous'),
-    h('button', { type: 'button', class: 'button', disabled: start + count >= total, on: { click: () => onPage(start + count) } }, 'Next'));
+    h('button', { type: 'button', class: 'button', disabled: start <= 0, on: { click: () => go(start - count) } }, 'Previous'),
+    h('button', { type: 'button', class: 'button', disabled: start + count >= total, on: { click: () => go(start + count) } }, 'Next'),
+    pages > 1 ? jumpForm : null,
+    h('span', { class: 'pager-size-field' }, h('label', { for: size.id }, 'Per page'), size));
+  return nav;
 }
 
 /** Calls `fn` once input has paused for `ms`. */
@@ -231,14 +280,64 @@ export function pageHeader(title, ...extra) {
   return h('div', { class: 'page-header' }, h('h1', { tabindex: '-1' }, title), ...extra);
 }
 
-/** A table in a horizontally scrolling region (narrow screens keep every column reachable). The region is
- * named "… table", so that it never shares its name with the card around it (axe: landmark-unique). */
-export function table(caption, columns, rows) {
+/**
+ * A table in a region named "… table" (so that it never shares its name with the card around it; axe:
+ * landmark-unique). Each column is `{label, class, sort}`; with `sorting: {sort, descending, onSort}`, the
+ * columns that have a `sort` key get a header button that orders the list on the server (`aria-sort`
+ * says the current order). Every cell carries its column's label (`data-label`), which narrow screens
+ * show beside the value when rows become stacked cards.
+ */
+export function table(caption, columns, rows, sorting = null) {
+  const header = columns.map((c) => {
+    if (!sorting || !c.sort) return h('th', { scope: 'col', class: c.class }, c.label);
+    const active = sorting.sort === c.sort;
+    const next = active ? !sorting.descending : false;
+    const arrow = active ? (sorting.descending ? '↓' : '↑') : '';
+    return h('th', { scope: 'col', class: c.class, 'aria-sort': active ? (sorting.descending ? 'descending' : 'ascending') : null },
+      h('button', { type: 'button', class: 'sort-button', dataset: { sort: c.sort }, on: { click: () => sorting.onSort(c.sort, next) } },
+        c.label, h('span', { class: 'sort-arrow', 'aria-hidden': 'true' }, arrow)));
+  });
+  for (const row of [rows].flat()) {
+    if (!(row instanceof Element)) continue;
+    [...row.children].forEach((cell, i) => {
+      if (columns[i] && !cell.dataset.label) cell.dataset.label = columns[i].label;
+    });
+  }
   return h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${caption} table`, tabindex: '0' },
     h('table', {},
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+      h('thead', {}, h('tr', {}, header)),
       h('tbody', {}, rows)));
+}
+
+/** Shows `message` under the form control `control` (and marks it invalid); it is read out at once. */
+export function fieldError(control, message) {
+  const id = `${control.id}-error`;
+  let box = document.getElementById(id);
+  if (!box) {
+    box = h('p', { class: 'field-error', id, role: 'alert' });
+    const container = control.closest('.field') || control.parentElement;
+    container.append(box);
+  }
+  box.textContent = sentence(message);
+  control.setAttribute('aria-invalid', 'true');
+  const described = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  if (!described.includes(id)) control.setAttribute('aria-describedby', [...described, id].join(' '));
+  control.focus();
+}
+
+/** Removes the field errors of `form`. */
+export function clearFieldErrors(form) {
+  for (const box of form.querySelectorAll('.field-error')) {
+    const control = form.querySelector(`[aria-describedby~="${box.id}"]`);
+    if (control) {
+      control.removeAttribute('aria-invalid');
+      const rest = control.getAttribute('aria-describedby').split(' ').filter((x) => x && x !== box.id);
+      if (rest.length) control.setAttribute('aria-describedby', rest.join(' '));
+      else control.removeAttribute('aria-describedby');
+    }
+    box.remove();
+  }
 }
 
 export function loading() {
