@@ -73,7 +73,10 @@ async function renderList(main, { query, isCurrent }) {
       return;
     }
     if (mine !== request || !isCurrent()) return;
-    count.textContent = `${formatNumber(data.totalResults)} asset${data.totalResults === 1 ? '' : 's'}${state.needsOwner ? ' need an owner' : ''}`;
+    const total = data.totalResults;
+    count.textContent = state.needsOwner
+      ? `${formatNumber(total)} ${total === 1 ? 'asset needs' : 'assets need'} an owner`
+      : `${formatNumber(total)} asset${total === 1 ? '' : 's'}`;
     if (data.totalResults === 0) {
       results.replaceChildren(state.needsOwner
         ? emptyState('Every asset has an owner', 'When the owners of an asset leave and nobody active can act as its owner, it appears here.')

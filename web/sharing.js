@@ -266,13 +266,13 @@ export function openExtendDialog(user) {
         }
         if (mine !== preview) return;
         const label = option.type === 'group' ? [' ', badge('Group', 'info')] : null;
-        chosen.replaceChildren(
+        chosen.replaceChildren(h('div', {},
           plan.changed.length === 0
             ? h('p', {}, h('strong', {}, option.display), label, ' is an Owner of everything this user owns already: nothing will change.')
             : [h('p', {}, h('strong', {}, option.display), label, ` will become an Owner of ${plan.changed.length === 1 ? 'this asset' : `these ${formatNumber(plan.changed.length)} assets`}:`),
               h('ul', { class: 'plain-list change-list', id: 'extend-changes' }, plan.changed.slice(0, 50).map((a) => h('li', {}, assetLink(a)))),
               plan.changed.length > 50 ? h('p', { class: 'muted' }, `and ${formatNumber(plan.changed.length - 50)} more.`) : null],
-          plan.unchanged.length ? h('p', { class: 'muted' }, `Already an Owner of ${assetNames(plan.unchanged)}.`) : null);
+          plan.unchanged.length ? h('p', { class: 'muted' }, `Already an Owner of ${assetNames(plan.unchanged)}.`) : null));
         confirm.textContent = plan.changed.length ? `Extend ownership of ${formatNumber(plan.changed.length)} asset${plan.changed.length === 1 ? '' : 's'}` : 'Extend ownership';
         confirm.disabled = plan.changed.length === 0;
         if (!confirm.disabled) confirm.focus();

@@ -303,12 +303,25 @@ export function table(caption, columns, rows, sorting = null) {
       if (columns[i] && !cell.dataset.label) cell.dataset.label = columns[i].label;
     });
   }
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${caption} table`, tabindex: '0' },
+  const region = h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${caption} table`, tabindex: '0' },
     h('table', {},
       h('caption', { class: 'visually-hidden' }, caption),
       h('thead', {}, h('tr', {}, header)),
       h('tbody', {}, rows)));
+  if (!sorting) return region;
+  // Where rows are stacked cards (phone width) the header row is not shown: a "Sort by" list orders them.
+  const id = `sort-${++sortSelects}`;
+  const select = h('select', { id, class: 'sort-by' }, columns.filter((c) => c.sort).map((c) => [
+    h('option', { value: `${c.sort}:asc` }, `${c.label} ↑`), h('option', { value: `${c.sort}:desc` }, `${c.label} ↓`)]));
+  select.value = `${sorting.sort}:${sorting.descending ? 'desc' : 'asc'}`;
+  select.addEventListener('change', () => {
+    const [sort, order] = select.value.split(':');
+    sorting.onSort(sort, order === 'desc');
+  });
+  return h('div', { class: 'sortable' }, h('div', { class: 'field sort-field' }, h('label', { for: id }, 'Sort by'), select), region);
 }
+
+let sortSelects = 0;
 
 /** Shows `message` under the form control `control` (and marks it invalid); it is read out at once. */
 export function fieldError(control, message) {

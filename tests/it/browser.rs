@@ -74,14 +74,21 @@ pub async fn start_driver() -> Driver {
 }
 
 pub async fn browser(driver: &Driver, profile: &Path) -> Client {
+    browser_sized(driver, profile, (1280, 900)).await
+}
+
+/// A Chromium session with a window of `size` (width, height) that keeps the page's console messages,
+/// for [`console_errors`].
+pub async fn browser_sized(driver: &Driver, profile: &Path, size: (u32, u32)) -> Client {
     let capabilities = json!({
         "browserName": "chrome",
+        "goog:loggingPrefs": { "browser": "ALL" },
         "goog:chromeOptions": {
             "binary": CHROMIUM,
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
-                "--window-size=1280,900", "--force-device-scale-factor=1",
+                format!("--window-size={},{}", size.0, size.1), "--force-device-scale-factor=1",
                 format!("--user-data-dir={}", profile.display()),
             ],
         },
@@ -90,6 +97,64 @@ pub async fn browser(driver: &Driver, profile: &Path) -> Client {
     let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
     builder.capabilities(capabilities);
     builder.connect(&driver.url).await.expect("a Chromium session")
+}
+
+/// The page's console errors since the last call (chromedriver hands each message out once): failed
+/// requests, uncaught exceptions, `console.error`.
+pub async fn console_errors(driver: &Driver, client: &Client) -> Vec<String> {
+    let session = client.session_id().await.unwrap().expect("a session");
+    let response = crate::support::client()
+        .post(format!("{}/session/{session}/se/log", driver.url))
+        .json(&json!({ "type": "browser" }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let entries = body["value"].as_array().unwrap_or_else(|| panic!("chromedriver's log answer: {body}"));
+    entries
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Fails the test when the page wrote an error to its console since the last check.
+pub async fn assert_no_console_errors(driver: &Driver, client: &Client, context: &str) {
+    let errors = console_errors(driver, client).await;
+    assert!(errors.is_empty(), "console errors {context}: {errors:#?}");
+}
+
+/// axe-core, from the npm package pinned in tests/node (`npm ci --prefix tests/node`, which `.ci/test`
+/// runs).
+fn axe_source() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci --prefix tests/node` (bash .ci/test does)", path.display()))
+}
+
+/// Runs axe-core on the page as it is now (an open dialog included) and fails on any violation.
+pub async fn assert_accessible(client: &Client, context: &str) {
+    let violations = accessibility_violations(client).await;
+    assert_eq!(violations, json!([]), "axe-core violations on {context}");
+}
+
+/// axe-core's violations on the page as it is now: id, impact, help and the first elements of each.
+pub async fn accessibility_violations(client: &Client) -> Value {
+    let present = client.execute("return typeof axe !== 'undefined'", vec![]).await.unwrap();
+    if present != json!(true) {
+        client.execute(&format!("{}\nreturn true;", axe_source()), vec![]).await.expect("axe-core loads");
+    }
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                 nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }))))
+               .catch((e) => done([{ id: 'axe-failed', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .unwrap()
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -132,7 +197,7 @@ pub async fn click(client: &Client, css: &str) {
     wait_for(client, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
 }
 
-async fn path(client: &Client) -> String {
+pub async fn path(client: &Client) -> String {
     client.current_url().await.unwrap().path().to_owned()
 }
 

@@ -21,3 +21,4 @@ mod store;
 mod support;
 mod tidy;
 mod users;
+mod walk;
