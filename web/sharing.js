@@ -113,7 +113,9 @@ export function principalPicker({ id, label, groups = true, onPick }) {
   };
   const search = debounce(lookUp, 200);
 
-  input.addEventListener('input', search);
+  // What the list shows no longer matches the text: hide it until the new answer arrives, so that a
+  // quick click or Enter never picks from the old list.
+  input.addEventListener('input', () => { ++request; close(); options = []; list.replaceChildren(); search(); });
   input.addEventListener('focus', () => { if (list.hidden) lookUp(); });
   input.addEventListener('blur', () => setTimeout(close, 150));
   input.addEventListener('keydown', (event) => {

@@ -287,8 +287,12 @@ async fn assets_are_listed_by_kind_owner_and_text_and_bulk_writes_are_all_or_not
         list(AssetQuery { text: Some("CHURN".into()), ..AssetQuery::default() }).await.1,
         ["Churn model", "Nightly churn"]
     );
-    assert_eq!(list(AssetQuery { text: Some("%".into()), ..AssetQuery::default() }).await.1, ["Forecast 100%"]);
-    assert_eq!(list(AssetQuery { text: Some("_".into()), ..AssetQuery::default() }).await.1, ["customers_2024"]);
+    // The start of any word of the name; a text without a word (SQL's wildcards among them) matches nothing.
+    assert_eq!(list(AssetQuery { text: Some("100".into()), ..AssetQuery::default() }).await.1, ["Forecast 100%"]);
+    assert_eq!(list(AssetQuery { text: Some("2024".into()), ..AssetQuery::default() }).await.1, ["customers_2024"]);
+    assert_eq!(list(AssetQuery { text: Some("hurn".into()), ..AssetQuery::default() }).await.1, Vec::<String>::new());
+    assert_eq!(list(AssetQuery { text: Some("%".into()), ..AssetQuery::default() }).await.1, Vec::<String>::new());
+    assert_eq!(list(AssetQuery { text: Some("_".into()), ..AssetQuery::default() }).await.1, Vec::<String>::new());
     let second = store.list_assets(AssetQuery { start: 1, count: 2, ..AssetQuery::default() }).await.unwrap();
     assert_eq!((second.total, second.items.len(), second.items[0].name.as_str()), (4, 2, "Forecast 100%"));
 

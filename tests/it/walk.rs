@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::admin::{AdminServer, PASSWORD, eventually};
 use crate::browser::{
-    Driver, accessibility_violations, assert_accessible, assert_no_console_errors, browser_sized, click, console_errors, path, screenshot,
-    start_driver, type_into, wait_for, wait_for_path, wait_for_text,
+    Driver, accessibility_violations, assert_accessible, assert_no_console_errors, browser_sized, click,
+    console_errors, path, screenshot, start_driver, type_into, wait_for, wait_for_path, wait_for_text,
 };
 
 const GIVEN: [&str; 7] = ["Priya", "Babs", "Chidi", "Lucia", "Min", "Ravi", "Anne"];
@@ -22,7 +22,7 @@ const USERS: usize = 130;
 /// User `i` as Okta provisions them: the e-mail address as userName, a display name, an Okta user id.
 fn okta_user(i: usize) -> Value {
     let (given, family) = (GIVEN[i % GIVEN.len()], FAMILY[i % FAMILY.len()]);
-    let domain = if i % 2 == 0 { "corp.example" } else { "lab.example" };
+    let domain = if i.is_multiple_of(2) { "corp.example" } else { "lab.example" };
     let email = format!("{}.{}{i:04}@{domain}", given.to_lowercase(), family.to_lowercase());
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -74,13 +74,15 @@ async fn provision() -> Team {
     // The leaver (user 1) owns two assets, one with the Data Science group as a co-owner, and holds Owner
     // on a third owned by user 2. User 3 owns one asset alone and is deleted in the walk.
     let actor = crate::support::actor();
-    let new = |name: &str, kind, owner: &str| scimbox::store::NewAsset { kind, name: name.into(), owner_id: owner.into() };
+    let new =
+        |name: &str, kind, owner: &str| scimbox::store::NewAsset { kind, name: name.into(), owner_id: owner.into() };
     use scimbox::sharing::{AssetKind, Grant, Grantee, Level};
     let store = &server.store;
     let (leaver, gone) = (users[1].0.clone(), users[3].0.clone());
     let churn = store.create_asset(&actor, new("Churn model", AssetKind::Capsule, &leaver)).await.unwrap().id;
     let sales = store.create_asset(&actor, new("Sales data", AssetKind::DataAsset, &leaver)).await.unwrap().id;
-    let nightly = store.create_asset(&actor, new("Nightly pipeline", AssetKind::Pipeline, &users[2].0)).await.unwrap().id;
+    let nightly =
+        store.create_asset(&actor, new("Nightly pipeline", AssetKind::Pipeline, &users[2].0)).await.unwrap().id;
     store.create_asset(&actor, new("Forecast notebook", AssetKind::Capsule, &gone)).await.unwrap();
     let owner = |grantee| vec![Grant { grantee, level: Level::Owner }];
     store.set_asset_permissions(&actor, &sales, owner(Grantee::Group(science.clone()))).await.unwrap();
@@ -100,7 +102,6 @@ async fn within_width(client: &Client, css: &str) -> bool {
     );
     js(client, &script).await == json!(true)
 }
-
 
 async fn wait_for_main(client: &Client, text: &str) {
     eventually(&format!("main to show {text:?}"), || async {
@@ -134,6 +135,23 @@ async fn pick(client: &Client, id: &str, text: &str) {
 async fn nav(client: &Client, name: &str) {
     client.execute("window.scrollTo(0, 0); return true", vec![]).await.unwrap();
     click(client, &format!("a[data-nav={name}]")).await;
+}
+
+/// Opens a dialog with the button `opener`, checks it with axe-core, and closes it with Escape.
+async fn check_dialog(driver: &Driver, client: &Client, opener: &str, what: &str) {
+    click(client, opener).await;
+    wait_for(client, "dialog[open]").await;
+    // The dialog's first field may open a list; let it settle before axe-core looks.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    check_page(driver, client, what).await;
+    for _ in 0..2 {
+        if client.find_all(Locator::Css("dialog[open]")).await.unwrap().is_empty() {
+            break;
+        }
+        client.active_element().await.unwrap().send_keys("\u{E00C}").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    dialog_closed(client).await;
 }
 
 /// A page is done when axe-core finds nothing and the console holds no error.
@@ -186,6 +204,7 @@ async fn walk(size: (u32, u32), tag: &str) {
     screenshot(&client, &shot("05-token-kept")).await;
     click(&client, "#token-done").await;
     dialog_closed(&client).await;
+    check_dialog(&driver, &client, "tr[data-token] button", "the Revoke confirmation").await;
 
     // Item 9: the Users table is dense, one line a row, the identical user name and e-mail in one column,
     // no constant column, sorted on the server by the column headers.
@@ -193,7 +212,9 @@ async fn walk(size: (u32, u32), tag: &str) {
     wait_for_path(&client, "/users").await;
     wait_for_main(&client, &format!("{USERS} users")).await;
     // Read as text in the document: at phone width the header row is there for screen readers only.
-    let headers = js(&client, "return [...document.querySelectorAll('main thead th')].map((th) => th.textContent).join('|')").await;
+    let headers =
+        js(&client, "return [...document.querySelectorAll('main thead th')].map((th) => th.textContent).join('|')")
+            .await;
     let headers = headers.as_str().unwrap().to_lowercase();
     assert!(headers.contains("user name and e-mail"), "{headers}");
     assert!(!headers.contains("source") && !headers.split('|').any(|h| h == "e-mail"), "{headers}");
@@ -219,7 +240,13 @@ async fn walk(size: (u32, u32), tag: &str) {
         click(&client, "main th button[data-sort=lastModified]").await;
     } else {
         // The cards' header row is for screen readers only: a "Sort by" list orders them.
-        client.find(Locator::Css("main select.sort-by")).await.unwrap().select_by_value("lastModified:desc").await.unwrap();
+        client
+            .find(Locator::Css("main select.sort-by"))
+            .await
+            .unwrap()
+            .select_by_value("lastModified:desc")
+            .await
+            .unwrap();
     }
     wait_for(&client, "main th[aria-sort=descending] button[data-sort=lastModified]").await;
     let first = client.find(Locator::Css("main tbody tr")).await.unwrap().text().await.unwrap();
@@ -227,7 +254,9 @@ async fn walk(size: (u32, u32), tag: &str) {
     assert!(client.current_url().await.unwrap().as_str().contains("sort=lastModified&order=desc"));
 
     // Item 6: the start of any word: a last name, a domain, a number.
-    for (text, found) in [("Singh", "26 users"), ("corp.example", "65 users"), ("0042", "1 user"), ("anne kim", "3 users")] {
+    for (text, found) in
+        [("Singh", "26 users"), ("corp.example", "65 users"), ("0042", "1 user"), ("anne kim", "3 users")]
+    {
         type_into(&client, "#user-search", text).await;
         wait_for_main(&client, found).await;
     }
@@ -276,6 +305,11 @@ async fn walk(size: (u32, u32), tag: &str) {
     // Item 1: the Share dialog lists groups with their member counts as soon as its field has the focus,
     // and finds a group by any word of its name. Item 5: one Escape closes one thing.
     client.goto(&server.url(&format!("/assets/{}", team.churn))).await.unwrap();
+    wait_for(&client, "#share-button").await;
+    check_page(&driver, &client, "an asset's page").await;
+    check_dialog(&driver, &client, "#rename-asset", "the Rename dialog").await;
+    check_dialog(&driver, &client, "#change-owner", "the Change owner dialog").await;
+    check_dialog(&driver, &client, "#delete-asset", "the Delete confirmation").await;
     click(&client, "#share-button").await;
     wait_for(&client, "#share-search-options [role=option][data-type=group]").await;
     let options = client.find(Locator::Css("#share-search-options")).await.unwrap().text().await.unwrap();
@@ -297,7 +331,10 @@ async fn walk(size: (u32, u32), tag: &str) {
     wait_for(&client, "#share-search[aria-expanded=true]").await;
     client.find(Locator::Css("#share-search")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
     wait_for(&client, "#share-search[aria-expanded=false]").await;
-    assert!(!client.find_all(Locator::Css("dialog[open]")).await.unwrap().is_empty(), "the first Escape closes the list only");
+    assert!(
+        !client.find_all(Locator::Css("dialog[open]")).await.unwrap().is_empty(),
+        "the first Escape closes the list only"
+    );
     client.find(Locator::Css("#share-search")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
     dialog_closed(&client).await;
     // Item 4: Back with a dialog open takes the dialog with its page.
@@ -348,8 +385,9 @@ async fn walk(size: (u32, u32), tag: &str) {
     assert!(banner.contains("1 asset needs an owner"), "{banner}");
     screenshot(&client, &shot("03-banner")).await;
     check_page(&driver, &client, "Assets with the banner").await;
+    check_dialog(&driver, &client, "#new-asset", "the New asset dialog").await;
     click(&client, "#needs-owner-banner a").await;
-        wait_for_main(&client, "Forecast notebook").await;
+    wait_for_main(&client, "Forecast notebook").await;
     check_page(&driver, &client, "Needs an owner").await;
     click(&client, &format!("main tbody a[href='/users/{}']", team.gone)).await;
     wait_for_main(&client, "Deleted over SCIM").await;
@@ -385,6 +423,13 @@ async fn walk(size: (u32, u32), tag: &str) {
     let expected = console_errors(&driver, &client).await;
     assert!(expected.iter().all(|e| e.contains("/admin/api/password") && e.contains("400")), "{expected:#?}");
     assert_accessible(&client, "Admins").await;
+    type_into(&client, "#new-admin-username", "second").await;
+    type_into(&client, "#new-admin-password", "another long passphrase here").await;
+    click(&client, "#add-admin-title ~ form button[type=submit]").await;
+    wait_for_text(&client, "Admin second added.").await;
+    let remove = wait_for(&client, "main tbody tr:nth-child(2) button").await;
+    assert!(remove.text().await.unwrap().contains("Remove"));
+    check_dialog(&driver, &client, "main tbody tr:nth-child(2) button", "the Remove admin confirmation").await;
     nav(&client, "audit").await;
     wait_for_main(&client, "user.ownership_extended").await;
     check_page(&driver, &client, "Audit").await;
@@ -413,7 +458,10 @@ async fn the_console_check_catches_an_error() {
     client.goto(&server.url("/login")).await.unwrap();
     wait_for(&client, "#login-username").await;
     assert!(console_errors(&driver, &client).await.is_empty());
-    client.execute("console.error('a test error'); fetch('/admin/api/no-such-thing'); return true", vec![]).await.unwrap();
+    client
+        .execute("console.error('a test error'); fetch('/admin/api/no-such-thing'); return true", vec![])
+        .await
+        .unwrap();
     let mut errors = Vec::new();
     for _ in 0..100 {
         errors.extend(console_errors(&driver, &client).await);
