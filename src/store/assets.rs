@@ -401,7 +401,7 @@ impl Store {
                 let name = check_name(name).map_err(refused)?;
                 conn.prepare_cached("UPDATE assets SET name = ?2, name_key = ?3, updated_at = ?4 WHERE seq = ?1")?
                     .execute(params![seq, name, crate::scim::user::fold(&name), at])?;
-                super::words::index(conn, super::words::Kind::Asset, seq, [name.as_str()])?;
+                super::words::reindex(conn, super::words::Kind::Asset, seq, [before.name.as_str()], [name.as_str()])?;
             }
             if let Some(owner_id) = &change.owner_id {
                 let (state, owner_seq) = principal(conn, &Grantee::User(owner_id.clone()))?;
@@ -431,6 +431,7 @@ impl Store {
             let (seq, asset) = asset_by_id(conn, &id)?;
             let grants = grants_of(conn, seq)?;
             conn.prepare_cached("DELETE FROM assets WHERE seq = ?1")?.execute([seq])?;
+            super::words::forget(conn, super::words::Kind::Asset, seq, [asset.name.as_str()])?;
             let details = json!({
                 "kind": asset.kind.as_str(),
                 "owner": user_audit(&asset.owner),

@@ -178,7 +178,7 @@ impl Store {
             }
             let old_name = current.attributes.get("displayName").and_then(Value::as_str).unwrap_or_default();
             if old_name != draft.display_name {
-                super::words::index(conn, super::words::Kind::Group, seq, [draft.display_name.as_str()])?;
+                super::words::reindex(conn, super::words::Kind::Group, seq, [old_name], [draft.display_name.as_str()])?;
             }
             if !diff.added.is_empty() || !diff.removed.is_empty() || old_name != draft.display_name {
                 let mut details = diff.audit();
@@ -237,6 +237,7 @@ impl Store {
                 .prepare_cached("SELECT count(*) FROM group_grants WHERE group_seq = ?1")?
                 .query_row([seq], |row| row.get(0))?;
             conn.prepare_cached("DELETE FROM groups WHERE seq = ?1")?.execute([seq])?;
+            super::words::forget(conn, super::words::Kind::Group, seq, [name.as_str()])?;
             let details = json!({ "members": members, "permissionsDropped": grants });
             audit::append(
                 conn,

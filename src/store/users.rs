@@ -176,7 +176,9 @@ impl Store {
                 },
             ])?;
             replace_emails(conn, seq, &draft.email_keys)?;
-            super::words::index(conn, super::words::Kind::User, seq, super::words::user_texts(&draft.attributes))?;
+            let (old, new) =
+                (super::words::user_texts(&current.attributes), super::words::user_texts(&draft.attributes));
+            super::words::reindex(conn, super::words::Kind::User, seq, old, new)?;
             Ok(StoredUser {
                 id: current.id,
                 attributes: draft.attributes,
@@ -202,7 +204,7 @@ impl Store {
             )?
             .execute(params![seq, at])?;
             conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
-            super::words::forget(conn, super::words::Kind::User, seq)?;
+            super::words::forget(conn, super::words::Kind::User, seq, super::words::user_texts(&current.attributes))?;
             super::groups::forget_member(conn, &current.id)?;
             let user_name = current.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
             let target = Some(Target::new("user", current.id.clone(), user_name));

@@ -88,36 +88,46 @@ pub(super) fn user_texts<'a>(attributes: &'a Map<String, Value>) -> Vec<&'a str>
     texts
 }
 
-/// Makes the words of row `seq` exactly those of `texts`.
-pub(super) fn index<'a>(
+/// Changes the words of row `seq` from those of `old` to those of `new`: only the words that differ are
+/// written, so an update that keeps the names (most of an identity provider's pushes) writes none.
+pub(super) fn reindex<'a, 'b>(
     conn: &Connection,
     kind: Kind,
     seq: i64,
-    texts: impl IntoIterator<Item = &'a str>,
+    old: impl IntoIterator<Item = &'a str>,
+    new: impl IntoIterator<Item = &'b str>,
 ) -> Result<(), StoreError> {
-    forget(conn, kind, seq)?;
-    add(conn, kind, seq, texts)
+    let (old, new) = (words(old), words(new));
+    let mut delete = conn.prepare_cached("DELETE FROM words WHERE kind = ?1 AND word = ?2 AND seq = ?3")?;
+    for word in old.difference(&new) {
+        delete.execute(rusqlite::params![kind as i64, word, seq])?;
+    }
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO words (kind, word, seq) VALUES (?1, ?2, ?3)")?;
+    for word in new.difference(&old) {
+        insert.execute(rusqlite::params![kind as i64, word, seq])?;
+    }
+    Ok(())
 }
 
-/// Adds the words of a new row (no delete first: it has none yet).
+/// Adds the words of a new row.
 pub(super) fn add<'a>(
     conn: &Connection,
     kind: Kind,
     seq: i64,
     texts: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), StoreError> {
-    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO words (kind, word, seq) VALUES (?1, ?2, ?3)")?;
-    for word in words(texts) {
-        insert.execute(rusqlite::params![kind as i64, word, seq])?;
-    }
-    Ok(())
+    reindex(conn, kind, seq, [], texts)
 }
 
-/// Removes the words of row `seq` (a user who became a tombstone).
-pub(super) fn forget(conn: &Connection, kind: Kind, seq: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM words WHERE kind = ?1 AND seq = ?2")?
-        .execute(rusqlite::params![kind as i64, seq])?;
-    Ok(())
+/// Removes the words of row `seq`, whose text is `texts` (a user who became a tombstone, a deleted group
+/// or asset).
+pub(super) fn forget<'a>(
+    conn: &Connection,
+    kind: Kind,
+    seq: i64,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    reindex(conn, kind, seq, texts, [])
 }
 
 /// The search terms of `text`: its words, at most `SEARCH_TERMS`.
@@ -155,21 +165,23 @@ pub(super) fn matching(kind: Kind, text: &str, id_table: Option<&str>, values: &
     select
 }
 
-/// Indexes every live user, group and asset that has no words yet: once, when the word index is new
-/// (`word_index_built` says whether that was done), in the migration's wake.
+/// Indexes every live user, group and asset: once, when the word index is new (`word_index_built` says
+/// whether that was done), in the migration's wake. The table is emptied first, so that a build cut short
+/// and redone leaves nothing behind.
 pub(super) fn build_if_new(conn: &mut Connection) -> Result<(), StoreError> {
     let built: bool = conn.query_row("SELECT built FROM word_index_built", [], |row| row.get(0))?;
     if built {
         return Ok(());
     }
     let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    transaction.execute("DELETE FROM words", [])?;
     {
         let mut users = transaction.prepare("SELECT seq, attributes FROM users WHERE deleted_at IS NULL")?;
         let rows = users.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
         for row in rows {
             let (seq, attributes) = row?;
             let attributes: Map<String, Value> = serde_json::from_str(&attributes).unwrap_or_default();
-            index(&transaction, Kind::User, seq, user_texts(&attributes))?;
+            add(&transaction, Kind::User, seq, user_texts(&attributes))?;
         }
         for (kind, sql) in
             [(Kind::Group, "SELECT seq, display_name FROM groups"), (Kind::Asset, "SELECT seq, name FROM assets")]
@@ -178,7 +190,7 @@ pub(super) fn build_if_new(conn: &mut Connection) -> Result<(), StoreError> {
             let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
             for row in rows {
                 let (seq, name) = row?;
-                index(&transaction, kind, seq, [name.as_str()])?;
+                add(&transaction, kind, seq, [name.as_str()])?;
             }
         }
     }

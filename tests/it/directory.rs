@@ -236,3 +236,35 @@ async fn what_departed_people_owned_can_be_found_and_handed_over() {
     let again = store.preview_extension(&leaver, Grantee::User(heir)).await.unwrap();
     assert!(again.changed.is_empty() && again.unchanged.len() == 3, "{again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renames_and_deletions_leave_no_stale_words() {
+    let (_dir, store) = open();
+    let words = |store: &Store| {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        let mut statement = conn.prepare("SELECT kind, word FROM words ORDER BY kind, word").unwrap();
+        let rows = statement.query_map([], |row| Ok(format!("{}:{}", row.get::<_, i64>(0)?, row.get::<_, String>(1)?)));
+        rows.unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    let user = person(&store, "ann@a.example", "Ann", "Lee", "ann@a.example").await;
+    let team = group(&store, "Red Team", &[]).await;
+    let new = NewAsset { kind: AssetKind::Capsule, name: "Old name".into(), owner_id: user.clone() };
+    let asset = store.create_asset(&actor(), new).await.unwrap().id;
+    assert_eq!(words(&store), ["0:a", "0:ann", "0:example", "0:lee", "1:red", "1:team", "2:name", "2:old"]);
+
+    change_user(&store, &user, |body| body["name"]["familyName"] = json!("Park")).await;
+    let renamed = scimbox::scim::group::draft(&json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Blue Team"
+    }))
+    .unwrap()
+    .0;
+    store.update_group(&actor(), &team, None, move |_| Ok((renamed, Vec::new()))).await.unwrap();
+    let change = scimbox::store::AssetChange { name: Some("New name".into()), owner_id: None };
+    store.update_asset(&actor(), &asset, change).await.unwrap();
+    assert_eq!(words(&store), ["0:a", "0:ann", "0:example", "0:park", "1:blue", "1:team", "2:name", "2:new"]);
+
+    store.delete_asset(&actor(), &asset).await.unwrap();
+    store.delete_group(&actor(), &team, None).await.unwrap();
+    store.delete_user(&actor(), &user, None).await.unwrap();
+    assert!(words(&store).is_empty(), "{:?}", words(&store));
+}
