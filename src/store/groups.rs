@@ -259,8 +259,9 @@ impl Store {
     ) -> Result<Found<(StoredGroup, Option<Vec<MemberView>>)>, StoreError> {
         let planned = listing::Planned::new(ResourceKind::Group, &query);
         let long = with_members || planned.is_long();
+        let positions = self.inner.positions.clone();
         let list = move |conn: &Connection| {
-            let found = listing::list(conn, &GROUPS, &query, planned, &location_base)?;
+            let found = listing::list(conn, &GROUPS, &query, planned, &location_base, &positions)?;
             let mut items = Vec::with_capacity(found.items.len());
             for (seq, group) in found.items {
                 let members = if with_members { Some(members_of(conn, seq)?) } else { None };
@@ -273,7 +274,8 @@ impl Store {
 
     /// SQLite's query plan for listing groups with `query` (see `listing::explain`).
     pub async fn explain_group_query(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| listing::explain(conn, &GROUPS, &query)).await
+        let positions = self.inner.positions.clone();
+        self.read(move |conn| listing::explain(conn, &GROUPS, &query, &positions)).await
     }
 
     /// The groups `user_id` belongs to: directly, and through groups nested in other groups.

@@ -59,6 +59,36 @@ impl Planned {
     }
 }
 
+/// Where recent pages of the unfiltered lists in the stable order ended: `(table, start_index)` → the
+/// `seq` the page at `start_index` starts after, with the table's removal count when that was true.
+/// Okta's import and any full reconciliation page through every user with `startIndex`; each page
+/// records where the next one starts, so a sequential pass reads each page with one index range (no
+/// skipping of the entries before it) and costs the same at any depth. An entry holds while no live row
+/// has been removed since (new rows always come after every existing `seq`, so they never shift a
+/// position); `live_counts.removed` says so within the reader's own snapshot.
+#[derive(Debug, Default)]
+pub(crate) struct Positions {
+    known: std::sync::Mutex<std::collections::HashMap<(&'static str, u64), (i64, i64)>>,
+}
+
+/// Positions kept at most; past it, the map starts again (a pass only ever needs the newest one per reader).
+const POSITIONS: usize = 4096;
+
+impl Positions {
+    fn get(&self, table: &'static str, start_index: u64, removed: i64) -> Option<i64> {
+        let known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        known.get(&(table, start_index)).filter(|(at, _)| *at == removed).map(|(_, after)| *after)
+    }
+
+    fn put(&self, table: &'static str, start_index: u64, removed: i64, after: i64) {
+        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() >= POSITIONS {
+            known.clear();
+        }
+        known.insert((table, start_index), (removed, after));
+    }
+}
+
 /// One page of `table` matching `query` (planned as `planned`), with the total.
 pub(super) fn list<T>(
     conn: &Connection,
@@ -66,9 +96,10 @@ pub(super) fn list<T>(
     query: &ListQuery,
     planned: Planned,
     location_base: &str,
+    positions: &Positions,
 ) -> Result<Found<T>, StoreError> {
     match (planned.residual, planned.order) {
-        (None, Some(order)) => list_in_sql(conn, table, planned.sql, order, query.page),
+        (None, Some(order)) => list_in_sql(conn, table, planned.sql, order, query.page, positions),
         (residual, _) => {
             list_in_memory(conn, table, planned.sql, residual.as_ref(), query.sort.as_ref(), query.page, location_base)
         }
@@ -109,7 +140,15 @@ impl Statements {
     }
 }
 
-fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>, page: Page) -> Statements {
+/// The statements of a page; `after`, for an unfiltered page in the stable order, is the `seq` the page
+/// is known to start after (see `Positions`).
+fn statements<T>(
+    table: &Table<T>,
+    sql: Option<Sql>,
+    order: Option<(&str, bool)>,
+    page: Page,
+    after: Option<i64>,
+) -> Statements {
     let range = sql.as_ref().is_some_and(|sql| sql.range);
     let filtered = sql.is_some();
     let (condition, params) = condition(table, sql);
@@ -125,6 +164,12 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
     let mut page_params = params;
     let offset = |start_index: u64| i64::try_from(start_index - 1).unwrap_or(i64::MAX);
     let (page_condition, limit) = match page {
+        // An unfiltered page in the stable order whose start is known: one range of the primary key.
+        Page::Index { .. } if !filtered && order.is_none() && after.is_some() => {
+            page_params.push(after.unwrap_or(0).into());
+            page_params.push(count_limit.into());
+            (Cow::Owned(format!("{condition} AND seq > ?")), "LIMIT ?")
+        }
         // An unfiltered page in the stable order: its first `seq` is found by skipping entries of the
         // index of live `seq`s, not whole rows (what makes a deep page of an import cheap).
         Page::Index { start_index, .. } if !filtered && order.is_none() && start_index > 1 => {
@@ -150,6 +195,28 @@ fn statements<T>(table: &Table<T>, sql: Option<Sql>, order: Option<(&str, bool)>
     Statements { condition, filtered, page, params: page_params, condition_params }
 }
 
+/// For an unfiltered index page in the stable order: its start index with the table's removal count
+/// (to remember where it ends), and the `seq` it starts after when the page before told (`Positions`).
+type Sequential = (Option<(u64, i64)>, Option<i64>);
+
+fn known_start<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    filtered: bool,
+    order: Option<(&str, bool)>,
+    page: Page,
+    positions: &Positions,
+) -> Result<Sequential, StoreError> {
+    let Page::Index { start_index, .. } = page else { return Ok((None, None)) };
+    if filtered || order.is_some() {
+        return Ok((None, None));
+    }
+    let removed: i64 = conn
+        .prepare_cached("SELECT removed FROM live_counts WHERE kind = ?1")?
+        .query_row([table.name], |row| row.get(0))?;
+    Ok((Some((start_index, removed)), positions.get(table.name, start_index, removed)))
+}
+
 /// The whole query in SQL: a count and one page read through the indexes.
 fn list_in_sql<T>(
     conn: &Connection,
@@ -157,8 +224,10 @@ fn list_in_sql<T>(
     sql: Option<Sql>,
     order: Option<(&str, bool)>,
     page: Page,
+    positions: &Positions,
 ) -> Result<Found<T>, StoreError> {
-    let statements = statements(table, sql, order, page);
+    let (sequential, after) = known_start(conn, table, sql.is_some(), order, page, positions)?;
+    let statements = statements(table, sql, order, page, after);
     let count = |statements: &Statements| -> Result<u64, StoreError> {
         let total: i64 = conn
             .prepare_cached(&statements.count(table))?
@@ -186,6 +255,9 @@ fn list_in_sql<T>(
         Page::Cursor { .. } if more => last_seq.map(Cursor),
         _ => None,
     };
+    if let (Some((start_index, removed)), Some(last)) = (sequential, last_seq) {
+        positions.put(table.name, start_index + items.len() as u64, removed, last);
+    }
     // When the page holds the end of the results, the total follows from it and the count (a second
     // pass over the index) is skipped: a lookup by userName costs one indexed read.
     let shown = items.len() as u64;
@@ -201,11 +273,17 @@ fn list_in_sql<T>(
 
 /// SQLite's plan for the statements `list` would run for `query`, one line per step (for tests and
 /// operators: an indexed filter must show `USING INDEX`, never a `SCAN` of the table).
-pub(super) fn explain<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+pub(super) fn explain<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    query: &ListQuery,
+    positions: &Positions,
+) -> Result<Vec<String>, StoreError> {
     let Planned { sql, residual, order, .. } = Planned::new(table.kind, query);
     let statements: Vec<(String, Vec<rusqlite::types::Value>)> = match (residual, order) {
         (None, Some(order)) => {
-            let s = statements(table, sql, order, query.page);
+            let (_, after) = known_start(conn, table, sql.is_some(), order, query.page, positions)?;
+            let s = statements(table, sql, order, query.page, after);
             vec![(s.count(table), s.count_params().to_vec()), (s.page, s.params)]
         }
         _ => {

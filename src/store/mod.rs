@@ -124,6 +124,29 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+tokio::task_local! {
+    /// The chunks of the task running inside `Store::in_one_commit`.
+    static ONE_COMMIT: Arc<std::sync::Mutex<OneCommit>>;
+}
+
+/// What `in_one_commit` keeps: the open chunk's gate and the commits of its chunks so far.
+#[derive(Default)]
+struct OneCommit {
+    /// The store whose writes go into the chunks (`Store::identity`); another store's writes go their way.
+    store: usize,
+    gate: Option<Arc<std::sync::Mutex<writer::ChunkGate>>>,
+    committed: Vec<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>,
+}
+
+impl OneCommit {
+    /// Lets the open chunk commit; the next write opens another.
+    fn finish(&mut self) {
+        if let Some(gate) = self.gate.take() {
+            gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     data_dir: PathBuf,
@@ -131,6 +154,8 @@ struct Inner {
     writer: writer::Writer,
     readers: readers::Readers,
     argon2: Arc<crate::hashing::Argon2Pool>,
+    /// Where recent pages of the unfiltered lists ended (import paging at any depth).
+    positions: Arc<listing::Positions>,
 }
 
 impl Store {
@@ -175,7 +200,8 @@ impl Store {
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let writer = writer::Writer::start(conn, sharing)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
-        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers, argon2 }) })
+        let positions = Arc::default();
+        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers, argon2, positions }) })
     }
 
     /// Opens the database in `data_dir` for a command, as [`Store::open_for_command`], only if one exists
@@ -309,7 +335,100 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(chunks) = self.own_chunks() {
+            return self.write_in_chunk(chunks, f).await;
+        }
         self.inner.writer.write(f).await
+    }
+
+    /// The chunks of `in_one_commit` when this task runs inside it for this store.
+    fn own_chunks(&self) -> Option<Arc<std::sync::Mutex<OneCommit>>> {
+        let chunks = ONE_COMMIT.try_with(Arc::clone).ok()?;
+        let mine = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).store == self.identity();
+        mine.then_some(chunks)
+    }
+
+    /// Which store this is (its shared state's address), to tell stores apart within one task.
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Runs `work` with every write (and read) it makes through this store in as few transactions as it
+    /// allows: the
+    /// writes go, one after another, into a transaction the writer keeps open for this task (each in its
+    /// own savepoint, so a refused write still leaves the others), which commits when `work` ends, when
+    /// it stops writing for a moment, or after 2,000 writes. A write answers as soon as it ran, before
+    /// its commit: `work`'s result may only be given out once the answer of this function says every
+    /// commit succeeded. `POST /Bulk` runs its operations this way: one commit instead of one each.
+    pub async fn in_one_commit<T>(&self, work: impl Future<Output = T>) -> (T, Result<(), StoreError>) {
+        let chunks = Arc::new(std::sync::Mutex::new(OneCommit { store: self.identity(), ..OneCommit::default() }));
+        let value = ONE_COMMIT.scope(Arc::clone(&chunks), work).await;
+        let committed = {
+            let mut chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            chunks.finish();
+            std::mem::take(&mut chunks.committed)
+        };
+        let mut outcome = Ok(());
+        for commit in committed {
+            match commit.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => outcome = Err(error),
+                Err(_) => outcome = Err(StoreError::Internal("the writer stopped before a commit".into())),
+            }
+        }
+        (value, outcome)
+    }
+
+    /// Lets the open transaction of `in_one_commit`, if this task has one, commit now: called before
+    /// work that takes long (argon2), so that nobody else's writes wait for it.
+    pub fn end_chunk(&self) {
+        let _ = ONE_COMMIT.try_with(|chunks| {
+            let mut chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if chunks.store == self.identity() {
+                chunks.finish();
+            }
+        });
+    }
+
+    /// A write of a task inside `in_one_commit`: into its open chunk, or a new one.
+    async fn write_in_chunk<T, F>(&self, chunks: Arc<std::sync::Mutex<OneCommit>>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let mut item: writer::Item = Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            let _ = reply.send(result);
+            keep
+        });
+        loop {
+            let gate = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).gate.clone();
+            let gate = match gate {
+                Some(gate) => gate,
+                None => {
+                    let chunk = self.inner.writer.open_chunk().await?;
+                    let mut chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    chunks.gate = Some(Arc::clone(&chunk.gate));
+                    chunks.committed.push(chunk.committed);
+                    chunk.gate
+                }
+            };
+            let sent = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).send(item);
+            match sent {
+                Ok(()) => break,
+                Err(back) => {
+                    // That chunk has stopped taking writes: the next one takes this.
+                    item = back;
+                    let mut chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if chunks.gate.as_ref().is_some_and(|g| Arc::ptr_eq(g, &gate)) {
+                        chunks.gate = None;
+                    }
+                }
+            }
+        }
+        answer.await.unwrap_or_else(|_| Err(StoreError::Internal("a write was not run".into())))
     }
 
     /// Runs `f` on a read-only connection inside one read transaction (one consistent snapshot).
@@ -318,6 +437,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        // Inside `in_one_commit`, reads see the task's own writes not yet committed: they run in its chunk.
+        if let Some(chunks) = self.own_chunks() {
+            return self.write_in_chunk(chunks, f).await;
+        }
         self.inner.readers.read(f).await
     }
 
@@ -328,6 +451,9 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(chunks) = self.own_chunks() {
+            return self.write_in_chunk(chunks, f).await;
+        }
         self.inner.readers.read_long(f).await
     }
 }

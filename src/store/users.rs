@@ -216,7 +216,8 @@ impl Store {
 
     /// SQLite's query plan for listing users with `query` (see `listing::explain`).
     pub async fn explain_user_query(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| listing::explain(conn, &USERS, &query)).await
+        let positions = self.inner.positions.clone();
+        self.read(move |conn| listing::explain(conn, &USERS, &query, &positions)).await
     }
 
     /// A live user by SCIM id.
@@ -244,8 +245,9 @@ impl Store {
     ) -> Result<Found<(UserText, Vec<UserGroup>)>, StoreError> {
         let planned = listing::Planned::new(ResourceKind::User, &query);
         let long = planned.is_long();
+        let positions = self.inner.positions.clone();
         let list = move |conn: &Connection| {
-            let found = listing::list(conn, &USERS, &query, planned, &location_base)?;
+            let found = listing::list(conn, &USERS, &query, planned, &location_base, &positions)?;
             let mut items = Vec::with_capacity(found.items.len());
             for user in found.items {
                 let groups = if with_groups { super::groups::user_groups(conn, &user.id)? } else { Vec::new() };

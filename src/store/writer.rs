@@ -129,6 +129,59 @@ pub struct WriterStats {
 }
 
 /// While alive, the writer thread is parked inside a write; dropping it lets the writer go on.
+/// How long a chunk's transaction waits for the next write of its task before it commits what it has:
+/// bounds how long a task that stopped writing (or waits on something else) keeps everyone else waiting.
+const CHUNK_GAP: Duration = Duration::from_millis(10);
+/// The most writes one chunk takes before it commits.
+const CHUNK_MAX: usize = 2000;
+
+/// One write of a chunk: runs on the connection, answers its caller itself, and says whether to keep it.
+pub(super) type Item = Box<dyn FnOnce(&Connection) -> bool + Send>;
+
+/// The way into a chunk's open transaction: writes are sent while it is open; the writer closes it (under
+/// this lock, then runs what was sent before) when it stops taking writes, so none is ever left unrun.
+#[derive(Debug)]
+pub(super) struct ChunkGate {
+    items: Option<std::sync::mpsc::Sender<Item>>,
+}
+
+impl ChunkGate {
+    /// Sends `item` into the chunk, or gives it back when the chunk no longer takes writes.
+    pub(super) fn send(&mut self, item: Item) -> Result<(), Item> {
+        match &self.items {
+            Some(items) => items.send(item).map_err(|e| e.0),
+            None => Err(item),
+        }
+    }
+
+    /// Lets the chunk commit: it takes no more writes.
+    pub(super) fn finish(&mut self) {
+        self.items = None;
+    }
+}
+
+/// A chunk of one task's writes in one transaction (`Store::in_one_commit`): its gate, and the outcome
+/// of its commit.
+pub(super) struct Chunk {
+    pub gate: Arc<std::sync::Mutex<ChunkGate>>,
+    pub committed: oneshot::Receiver<Result<(), StoreError>>,
+}
+
+/// Runs one write of a chunk in its own savepoint.
+fn run_item(conn: &Connection, item: Item) {
+    if let Err(error) = transaction_statement(conn, "SAVEPOINT item") {
+        tracing::error!(%error, "cannot open a savepoint");
+        return;
+    }
+    let keep = catch_unwind(AssertUnwindSafe(|| item(conn))).unwrap_or(false);
+    if !keep && let Err(error) = transaction_statement(conn, "ROLLBACK TO item") {
+        tracing::error!(%error, "cannot roll a write back");
+    }
+    if let Err(error) = transaction_statement(conn, "RELEASE item") {
+        tracing::error!(%error, "cannot release a savepoint");
+    }
+}
+
 #[derive(Debug)]
 pub struct WriterHold {
     _release: std::sync::mpsc::Sender<()>,
@@ -180,6 +233,42 @@ impl Writer {
     }
 
     /// Sets the function told about every transaction (once; later calls are ignored).
+    /// Opens a chunk: a transaction of the writer's that runs the writes sent through its gate, each in
+    /// its own savepoint, until its task finishes it, stops sending for `CHUNK_GAP`, or has sent
+    /// `CHUNK_MAX`; then it commits with its group. Each write answers as soon as it ran; the commit's
+    /// outcome comes through `committed`.
+    pub(super) async fn open_chunk(&self) -> Result<Chunk, StoreError> {
+        let (items_tx, items) = std::sync::mpsc::channel::<Item>();
+        let gate = Arc::new(std::sync::Mutex::new(ChunkGate { items: Some(items_tx) }));
+        let (done, committed) = oneshot::channel();
+        let job_gate = Arc::clone(&gate);
+        let job: Job = Box::new(move |conn| {
+            let mut ran = 0;
+            if let Ok(conn) = conn {
+                while ran < CHUNK_MAX {
+                    match items.recv_timeout(CHUNK_GAP) {
+                        Ok(item) => {
+                            run_item(conn, item);
+                            ran += 1;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            job_gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
+            // What was sent before the gate closed still runs in this transaction (without a connection,
+            // dropping an item answers its caller with an error).
+            while let Ok(item) = items.try_recv() {
+                if let Ok(conn) = conn {
+                    run_item(conn, item);
+                }
+            }
+            Ran { ok: true, answer: Box::new(move |commit| drop(done.send(commit))) }
+        });
+        self.queue.send(Message::Write(job)).await.map_err(|_| StoreError::Closed)?;
+        Ok(Chunk { gate, committed })
+    }
+
     pub(super) fn observe(&self, observer: CommitObserver) {
         let _ = self.stats.observer.set(observer);
     }

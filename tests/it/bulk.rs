@@ -159,3 +159,79 @@ async fn a_patch_inside_a_bulk_request_has_the_operation_bound() {
     let detail = results[2]["response"]["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("at most 3 operations"), "{body}");
 }
+
+fn creates(prefix: &str, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("{prefix}{i}"),
+                        "data": {"userName": format!("{prefix}{i}@example.com")}})
+        })
+        .collect()
+}
+
+/// A Bulk request's operations share one commit (each still in its own savepoint, so a refused one
+/// leaves the others), and the answer comes once that commit is durable.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_request_is_one_commit_with_each_operation_on_its_own() {
+    let server = TestServer::start().await;
+    let token = server.token(Scope::Scim).await;
+    let mut operations = creates("one", 300);
+    // Two refusals in the middle: a duplicate userName and a PATCH of a user that does not exist.
+    operations.insert(
+        100,
+        json!({"method": "POST", "path": "/Users", "bulkId": "dup", "data": {"userName": "one5@example.com"}}),
+    );
+    operations.insert(
+        200,
+        json!({"method": "PATCH", "path": "/Users/nobody",
+                                 "data": {"Operations": [{"op": "replace", "path": "title", "value": "x"}]}}),
+    );
+    let before = server.store.writer_stats();
+    let (status, body) = bulk(&server, &token, json!({"schemas": [BULK], "Operations": operations})).await;
+    let after = server.store.writer_stats();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let statuses: Vec<&str> =
+        body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.len(), 302);
+    assert_eq!(statuses.iter().filter(|s| **s == "201").count(), 300);
+    assert_eq!((statuses[100], statuses[200]), ("409", "404"));
+    // 302 operations, and the activity record's own batches beside them: a handful of commits, not 302.
+    let commits = after.transactions - before.transactions;
+    assert!(commits <= 5, "{commits} commits for one Bulk request");
+    let (_, list) = get(&server, &token, &server.url("/scim/v2/Users?count=1")).await;
+    assert_eq!(list["totalResults"], 300, "every create is stored, the refused ones changed nothing");
+}
+
+/// Other clients' writes go on while a Bulk request runs, and a Bulk that sets passwords (argon2 runs
+/// between its writes) is answered whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_beside_a_bulk_request_go_on_and_passwords_are_set() {
+    let server = TestServer::start().await;
+    let token = server.token(Scope::Scim).await;
+    let mut operations = creates("big", 500);
+    for i in 0..3 {
+        operations.push(json!({"method": "POST", "path": "/Users", "bulkId": format!("pw{i}"),
+                               "data": {"userName": format!("pw{i}@example.com"), "password": "a long enough password"}}));
+    }
+    let big = bulk(&server, &token, json!({"schemas": [BULK], "Operations": operations}));
+    let singles = async {
+        for i in 0..30 {
+            let response = server
+                .client
+                .post(server.url("/scim/v2/Users"))
+                .bearer_auth(&token)
+                .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("single{i}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+    };
+    let ((status, body), ()) = tokio::join!(big, singles);
+    assert_eq!(status, StatusCode::OK);
+    let operations = body["Operations"].as_array().unwrap();
+    let refused: Vec<&Value> = operations.iter().filter(|o| o["status"] != "201").collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let (_, list) = get(&server, &token, &server.url("/scim/v2/Users?count=1")).await;
+    assert_eq!(list["totalResults"], 533);
+}

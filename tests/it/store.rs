@@ -272,3 +272,55 @@ async fn indexed_filters_are_answered_from_indexes() {
         assert!(!plan.iter().any(|line| line.starts_with("SCAN groups")), "{filter}: {plan:?}");
     }
 }
+
+fn index_page(start_index: u64, count: u64) -> scimbox::scim::list::ListQuery {
+    scimbox::scim::list::Params {
+        start_index: Some(start_index.to_string()),
+        count: Some(count.to_string()),
+        ..Default::default()
+    }
+    .into_query(scimbox::scim::schema::ResourceKind::User, 1000)
+    .unwrap()
+}
+
+async fn page_ids(store: &Store, start_index: u64, count: u64) -> (u64, Vec<String>) {
+    let found = store.list_users(index_page(start_index, count), "http://x/scim/v2".into(), false).await.unwrap();
+    (found.total, found.items.into_iter().map(|(user, _)| user.id).collect())
+}
+
+/// A sequential pass by `startIndex` (Okta's import) reads each page from where the previous one ended,
+/// and answers exactly what skipping would, when users are created and deleted in the middle of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_pages_continue_where_the_last_one_ended_and_stay_exact() {
+    let (_dir, store) = open();
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        ids.push(store.create_user(&actor(), user(&format!("u{i:02}")), None).await.unwrap().id);
+    }
+    // Page 2 of a pass starts after page 1's last user: one range of the index of live users, no skipping.
+    assert_eq!(page_ids(&store, 1, 10).await.1, ids[..10]);
+    let plan = store.explain_user_query(index_page(11, 10)).await.unwrap();
+    assert!(plan.iter().any(|l| l.starts_with("SEARCH users USING") && l.ends_with("(seq>?)")), "{plan:?}");
+    assert!(!plan.iter().any(|l| l.contains("SCALAR SUBQUERY")), "no skipping: {plan:?}");
+    assert_eq!(page_ids(&store, 11, 10).await.1, ids[10..20]);
+    assert_eq!(page_ids(&store, 21, 10).await, (25, ids[20..].to_vec()));
+
+    // A new user mid-pass comes after everyone: the remembered positions stay right.
+    assert_eq!(page_ids(&store, 1, 10).await.1, ids[..10]);
+    ids.push(store.create_user(&actor(), user("u25"), None).await.unwrap().id);
+    assert_eq!(page_ids(&store, 11, 10).await.1, ids[10..20]);
+    assert_eq!(page_ids(&store, 21, 10).await, (26, ids[20..].to_vec()));
+
+    // A deletion before the position shifts every later user by one: the remembered position is dropped
+    // and the page is what skipping gives.
+    assert_eq!(page_ids(&store, 1, 10).await.1, ids[..10]);
+    store.delete_user(&actor(), &ids[3], None).await.unwrap();
+    ids.remove(3);
+    let plan = store.explain_user_query(index_page(11, 10)).await.unwrap();
+    assert!(plan.iter().any(|l| l.contains("SCALAR SUBQUERY")), "skipping again after a deletion: {plan:?}");
+    assert_eq!(page_ids(&store, 11, 10).await.1, ids[10..20]);
+    assert_eq!(page_ids(&store, 21, 10).await, (25, ids[20..].to_vec()));
+    // Another page size is another position.
+    assert_eq!(page_ids(&store, 1, 7).await.1, ids[..7]);
+    assert_eq!(page_ids(&store, 8, 7).await.1, ids[7..14]);
+}

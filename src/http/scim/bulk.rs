@@ -1,7 +1,8 @@
 //! `POST /Bulk` (RFC 7644 §3.7): runs each operation as the ordinary handler would, in an order that
 //! lets `bulkId` references resolve (an operation waits until the operations it refers to have run), and
-//! reports every outcome. Each operation is atomic on its own; `failOnErrors` stops the run after that
-//! many errors, and the operations not run are left out of the response.
+//! reports every outcome. Each operation is atomic on its own (a savepoint); the operations share one
+//! commit (`Store::in_one_commit`), and the answer is sent once it is durable. `failOnErrors` stops the
+//! run after that many errors, and the operations not run are left out of the response.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,7 +24,15 @@ pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
     let request = bulk::parse_request(&parse_json(&body)?, app.config.limits.bulk_max_operations)?;
+    // The operations' writes share as few commits as they can (one, unless a password is hashed or the
+    // request is very large); the answer waits for every commit, so what it reports is stored.
+    let (outcomes, committed) = app.store.in_one_commit(run_all(app, &actor, &base, &request)).await;
+    committed.map_err(reply::store_error)?;
+    Ok(reply::scim_json(StatusCode::OK, &bulk::response(&outcomes)))
+}
 
+/// Runs the operations in an order that resolves their references, and answers their outcomes.
+async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) -> Vec<Outcome> {
     let mut creators: HashMap<String, usize> = HashMap::new();
     let mut duplicates = HashSet::new();
     for (index, operation) in request.operations.iter().enumerate() {
@@ -68,7 +77,7 @@ pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Bo
                             scim::Error::invalid_value(format!("it refers to bulkId:{broken}, whose operation failed")),
                         ))
                     } else if references.iter().all(|r| resolved.contains_key(r)) {
-                        let outcome = run(app, &actor, &base, &bulk::substitute(operation, &resolved)).await;
+                        let outcome = run(app, actor, base, &bulk::substitute(operation, &resolved)).await;
                         if let Some(bulk_id) = &operation.bulk_id {
                             match (&outcome.error, &outcome.location) {
                                 (None, Some(location)) => {
@@ -110,8 +119,7 @@ pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Bo
         }
         pending = waiting;
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-    Ok(reply::scim_json(StatusCode::OK, &bulk::response(&outcomes)))
+    outcomes.into_iter().flatten().collect()
 }
 
 /// A failed operation's outcome (`status` overrides the error's own status, e.g. 409 for references).

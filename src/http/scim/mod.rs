@@ -54,6 +54,8 @@ pub async fn hash_password(app: &App, password: String) -> Result<String, scim::
             crate::credentials::PASSWORD_MAX_BYTES
         )));
     }
+    // Inside a Bulk request, the writes so far commit now rather than hold the writer while argon2 runs.
+    app.store.end_chunk();
     app.store.argon2().hash(crate::hashing::Lane::Provisioning, password).await.map_err(reply::pool_error)
 }
 
