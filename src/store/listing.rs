@@ -68,8 +68,13 @@ impl Planned {
 /// position); `live_counts.removed` says so within the reader's own snapshot.
 #[derive(Debug, Default)]
 pub(crate) struct Positions {
-    known: std::sync::Mutex<std::collections::HashMap<(&'static str, u64), (i64, i64)>>,
+    known: std::sync::Mutex<std::collections::HashMap<PageStart, KnownStart>>,
 }
+
+/// A page of an unfiltered list: its table and its `startIndex`.
+type PageStart = (&'static str, u64);
+/// Where that page starts: the table's removal count when it was seen, and the `seq` it starts after.
+type KnownStart = (i64, i64);
 
 /// Positions kept at most; past it, the map starts again (a pass only ever needs the newest one per reader).
 const POSITIONS: usize = 4096;

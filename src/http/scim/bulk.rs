@@ -48,12 +48,33 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
     let mut failed: HashSet<String> = HashSet::new();
     let mut errors = 0;
     let mut pending: Vec<usize> = (0..request.operations.len()).collect();
+    // Operations without references, when no `failOnErrors` asks to stop at a count, are sent to the
+    // store together (in their order) and their outcomes awaited together: the writer runs them back to
+    // back instead of waiting for each answer to travel back before the next is sent.
+    let pipelined = request.fail_on_errors.is_none();
+    let mut batch: Vec<(usize, Operation)> = Vec::new();
     'run: while !pending.is_empty() {
         let mut waiting = Vec::new();
         let mut progressed = false;
         for index in pending {
             if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
                 break 'run;
+            }
+            if pipelined
+                && let Ok(operation) = &request.operations[index]
+                && !duplicates.contains(&index)
+                && bulk::references(operation).is_empty()
+            {
+                batch.push((index, operation.clone()));
+                continue;
+            }
+            if !batch.is_empty() {
+                progressed = true;
+                for (done, outcome) in run_together(app, actor, base, std::mem::take(&mut batch)).await {
+                    settle(&request.operations[done], &outcome, &mut resolved, &mut failed);
+                    errors += usize::from(outcome.error.is_some());
+                    outcomes[done] = Some(outcome);
+                }
             }
             let outcome = match &request.operations[index] {
                 Err(error) => Some(failure(None, None, error.clone())),
@@ -78,17 +99,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                         ))
                     } else if references.iter().all(|r| resolved.contains_key(r)) {
                         let outcome = run(app, actor, base, &bulk::substitute(operation, &resolved)).await;
-                        if let Some(bulk_id) = &operation.bulk_id {
-                            match (&outcome.error, &outcome.location) {
-                                (None, Some(location)) => {
-                                    let id = location.rsplit('/').next().unwrap_or_default().to_owned();
-                                    resolved.insert(bulk_id.clone(), id);
-                                }
-                                _ => {
-                                    failed.insert(bulk_id.clone());
-                                }
-                            }
-                        }
+                        settle(&request.operations[index], &outcome, &mut resolved, &mut failed);
                         Some(outcome)
                     } else {
                         waiting.push(index);
@@ -102,6 +113,14 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                     errors += 1;
                 }
                 outcomes[index] = Some(outcome);
+            }
+        }
+        if !batch.is_empty() {
+            progressed = true;
+            for (done, outcome) in run_together(app, actor, base, std::mem::take(&mut batch)).await {
+                settle(&request.operations[done], &outcome, &mut resolved, &mut failed);
+                errors += usize::from(outcome.error.is_some());
+                outcomes[done] = Some(outcome);
             }
         }
         if !progressed {
@@ -120,6 +139,37 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
         pending = waiting;
     }
     outcomes.into_iter().flatten().collect()
+}
+
+/// Runs operations without references together: each is sent to the store as soon as it is ready, in
+/// their order, and the outcomes are answered in that order.
+async fn run_together(
+    app: &App,
+    actor: &Actor,
+    base: &str,
+    operations: Vec<(usize, Operation)>,
+) -> Vec<(usize, Outcome)> {
+    let outcomes = futures_util::future::join_all(operations.iter().map(|(_, op)| run(app, actor, base, op))).await;
+    operations.into_iter().map(|(index, _)| index).zip(outcomes).collect()
+}
+
+/// Records what a POST with a `bulkId` created (or that it failed), for the operations that refer to it.
+fn settle(
+    operation: &Result<Operation, scim::Error>,
+    outcome: &Outcome,
+    resolved: &mut HashMap<String, String>,
+    failed: &mut HashSet<String>,
+) {
+    let Ok(Operation { bulk_id: Some(bulk_id), .. }) = operation else { return };
+    match (&outcome.error, &outcome.location) {
+        (None, Some(location)) => {
+            let id = location.rsplit('/').next().unwrap_or_default().to_owned();
+            resolved.insert(bulk_id.clone(), id);
+        }
+        _ => {
+            failed.insert(bulk_id.clone());
+        }
+    }
 }
 
 /// A failed operation's outcome (`status` overrides the error's own status, e.g. 409 for references).
