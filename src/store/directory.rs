@@ -22,6 +22,15 @@ pub struct DirectoryUser {
     pub last_modified: String,
 }
 
+/// A user deleted over SCIM, as their page shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedUser {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub deleted_at: String,
+}
+
 /// A group as a list row shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryGroup {
@@ -189,15 +198,23 @@ impl Store {
         .await
     }
 
-    /// When user `id` was deleted over SCIM, if it was (its tombstone's time).
-    pub async fn user_deleted_at(&self, id: &str) -> Result<Option<String>, StoreError> {
+    /// A user deleted over SCIM (a tombstone), with when that happened; `None` for a live or unknown id.
+    pub async fn deleted_user(&self, id: &str) -> Result<Option<DeletedUser>, StoreError> {
         let id = id.to_owned();
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached("SELECT deleted_at FROM users WHERE id = ?1")?
-                .query_row([id], |row| row.get(0))
-                .optional()?
-                .flatten())
+                .prepare_cached(
+                    "SELECT id, user_name, display_name, deleted_at FROM users WHERE id = ?1 AND deleted_at IS NOT NULL",
+                )?
+                .query_row([id], |row| {
+                    Ok(DeletedUser {
+                        id: row.get(0)?,
+                        user_name: row.get(1)?,
+                        display_name: row.get(2)?,
+                        deleted_at: row.get(3)?,
+                    })
+                })
+                .optional()?)
         })
         .await
     }

@@ -39,7 +39,9 @@ pub use assets::{
     Permission, Permissions, PrincipalView, UserSummary,
 };
 pub use audit::{AuditPage, AuditQuery, Verification, appended as audit_records_appended};
-pub use directory::{DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryPage, DirectoryQuery, DirectoryUser};
+pub use directory::{
+    DeletedUser, DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryPage, DirectoryQuery, DirectoryUser,
+};
 pub use sessions::SessionRecord;
 pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};

@@ -201,6 +201,14 @@ pub async fn path(client: &Client) -> String {
     client.current_url().await.unwrap().path().to_owned()
 }
 
+/// Waits until no dialog is left in the page.
+pub async fn dialog_closed(client: &Client) {
+    eventually("the dialog to close", || async {
+        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+}
+
 pub async fn wait_for_path(client: &Client, wanted: &str) {
     eventually(&format!("the page {wanted}"), || async { (path(client).await == wanted).then_some(()) }).await;
 }
@@ -453,10 +461,7 @@ async fn dialogs_close_with_escape_and_the_keyboard_reaches_everything() {
     wait_for(&client, "dialog[open]").await;
     let active = client.find(Locator::Css("dialog[open] .button")).await.unwrap();
     active.send_keys("\u{E00C}").await.unwrap(); // Escape
-    eventually("the dialog to close", || async {
-        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
-    })
-    .await;
+    dialog_closed(&client).await;
     let focused = client.execute("return document.activeElement.getAttribute('aria-label')", vec![]).await.unwrap();
     assert_eq!(focused, json!("Revoke token okta"), "the focus returns to the button that opened the dialog");
     let tokens = server.store.list_tokens().await.unwrap();
@@ -501,10 +506,7 @@ async fn dialogs_end_with_their_page_and_an_ended_session_keeps_the_unsaved_perm
     wait_for(&client, "dialog[open]").await;
     client.forward().await.unwrap();
     wait_for_path(&client, "/users").await;
-    eventually("the history move to close the dialog", || async {
-        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
-    })
-    .await;
+    dialog_closed(&client).await;
 
     // The session ends while a change waits in the Share dialog.
     client.goto(&server.url(&page)).await.unwrap();
@@ -529,10 +531,7 @@ async fn dialogs_end_with_their_page_and_an_ended_session_keeps_the_unsaved_perm
     screenshot(&client, "session-ended-changes-kept").await;
     click(&client, "#share-save").await;
     // The dialog's own rows carry the same attribute: wait for it to close, then for the page's row.
-    eventually("the dialog to close after saving", || async {
-        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
-    })
-    .await;
+    dialog_closed(&client).await;
     wait_for(&client, &format!("main tr[data-principal=\"{team}\"]")).await;
     let saved = server.store.asset_permissions(&asset).await.unwrap();
     assert_eq!(saved.grants.len(), 1, "the kept change was saved");

@@ -3,6 +3,7 @@
 //! views that hand over what departed people owned (owned assets with co-owners, "Needs an owner", the
 //! preview of Extend ownership).
 
+use crate::sharing::group;
 use crate::support::actor;
 use scimbox::sharing::{AssetKind, Grant, Grantee, Level};
 use scimbox::store::{AssetQuery, DirectoryOrder, DirectoryQuery, NewAsset, PrincipalView, Store};
@@ -22,15 +23,6 @@ async fn person(store: &Store, user_name: &str, given: &str, family: &str, email
         "emails": [{"value": email, "primary": true}],
     });
     store.create_user(&actor(), scimbox::scim::user::draft(&body).unwrap(), None).await.unwrap().id
-}
-
-async fn group(store: &Store, name: &str, members: &[&str]) -> String {
-    let members: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
-    let (draft, members) = scimbox::scim::group::draft(&json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members
-    }))
-    .unwrap();
-    store.create_group(&actor(), draft, members.unwrap_or_default()).await.unwrap().id
 }
 
 async fn change_user(store: &Store, id: &str, edit: impl FnOnce(&mut Value) + Send + 'static) {

@@ -21,7 +21,7 @@ async fn user(store: &Store, name: &str) -> String {
     store.create_user(&actor(), draft, None).await.unwrap().id
 }
 
-async fn group(store: &Store, name: &str, members: &[&str]) -> String {
+pub async fn group(store: &Store, name: &str, members: &[&str]) -> String {
     let members: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
     let (draft, members) = scimbox::scim::group::draft(&json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members

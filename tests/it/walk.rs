@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::admin::{AdminServer, PASSWORD, eventually};
 use crate::browser::{
     Driver, accessibility_violations, assert_accessible, assert_no_console_errors, browser_sized, click,
-    console_errors, path, screenshot, start_driver, type_into, wait_for, wait_for_path, wait_for_text,
+    console_errors, dialog_closed, path, screenshot, start_driver, type_into, wait_for, wait_for_path, wait_for_text,
 };
 
 const GIVEN: [&str; 7] = ["Priya", "Babs", "Chidi", "Lucia", "Min", "Ravi", "Anne"];
@@ -107,13 +107,6 @@ async fn wait_for_main(client: &Client, text: &str) {
     eventually(&format!("main to show {text:?}"), || async {
         let body = client.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
         body.contains(text).then_some(())
-    })
-    .await;
-}
-
-async fn dialog_closed(client: &Client) {
-    eventually("the dialog to close", || async {
-        client.find_all(Locator::Css("dialog")).await.ok()?.is_empty().then_some(())
     })
     .await;
 }

@@ -105,16 +105,12 @@ pub async fn users<B>(app: &App, request: &Request<B>) -> ApiResult {
 pub async fn user<B>(app: &App, request: &Request<B>, id: &str) -> ApiResult {
     let missing = || ApiError::not_found(format!("there is no user with id {id:?}"));
     let Some(row) = app.store.directory_user(id).await? else {
-        let summary = app.store.user_summary(id).await.map_err(|_| missing())?;
-        if summary.status != crate::sharing::UserStatus::Deleted {
-            return Err(missing());
-        }
-        let deleted_at = app.store.user_deleted_at(id).await?;
+        let deleted = app.store.deleted_user(id).await?.ok_or_else(missing)?;
         return Ok(answer(
             StatusCode::OK,
             &json!({ "deleted": {
-                "id": summary.id, "userName": summary.user_name, "name": summary.display_name,
-                "deletedAt": deleted_at,
+                "id": deleted.id, "userName": deleted.user_name, "name": deleted.display_name,
+                "deletedAt": deleted.deleted_at,
             } }),
         ));
     };

@@ -7,11 +7,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::assets::grantee;
-use super::{Caller, access_json, asset_json, group_json, ok, user_json};
+use super::{Caller, access_json, asset_json, group_json, ok, principal_json, user_json};
 use crate::http::App;
 use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Decision, UserStatus};
-use crate::store::PrincipalView;
 
 /// `GET /api/v1/users?userName=…` or `?email=…`: the live user with that name or address.
 pub async fn find_user(app: &App, request: &Request<Incoming>) -> ApiResult {
@@ -175,14 +174,7 @@ pub async fn owned(app: &App, request: &Request<Incoming>, id: &str) -> ApiResul
             let mut item = asset_json(&owned.asset);
             item["ownerOfRecord"] = json!(owned.of_record);
             item["ownerReachable"] = json!(owned.owner_reachable);
-            item["coOwners"] = owned
-                .co_owners
-                .iter()
-                .map(|p| match p {
-                    PrincipalView::User(user) => user_json(user),
-                    PrincipalView::Group(group) => group_json(group),
-                })
-                .collect();
+            item["coOwners"] = owned.co_owners.iter().map(principal_json).collect();
             item
         })
         .collect();

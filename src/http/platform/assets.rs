@@ -7,11 +7,11 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Caller, asset_json, group_json, ok, user_json};
+use super::{Caller, asset_json, ok, principal_json};
 use crate::http::App;
 use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Grant, Grantee, Level};
-use crate::store::{AssetChange, AssetQuery, NewAsset, Permissions, PrincipalView};
+use crate::store::{AssetChange, AssetQuery, NewAsset, Permissions};
 
 fn bad(error: crate::sharing::Error) -> ApiError {
     ApiError::bad_request(error.to_string())
@@ -22,23 +22,17 @@ fn bad(error: crate::sharing::Error) -> ApiError {
 pub async fn list(app: &App, request: &Request<Incoming>) -> ApiResult {
     let params = query(request);
     let (start, count) = paging(&params)?;
-    match param(&params, "needsOwner") {
-        None | Some("" | "false") => {}
-        Some("true") => {
-            let page = app.store.assets_needing_owner(start, count).await?;
-            return ok(&json!({
-                "totalResults": page.total,
-                "start": start,
-                "count": page.items.len(),
-                "assets": page.items.iter().map(asset_json).collect::<Vec<_>>(),
-            }));
+    let page = match param(&params, "needsOwner") {
+        None | Some("" | "false") => {
+            let kind =
+                param(&params, "kind").filter(|k| !k.is_empty()).map(AssetKind::parse).transpose().map_err(bad)?;
+            let owner_id = param(&params, "owner").filter(|o| !o.is_empty()).map(str::to_owned);
+            let text = param(&params, "q").map(str::to_owned);
+            app.store.list_assets(AssetQuery { kind, owner_id, text, start, count }).await?
         }
+        Some("true") => app.store.assets_needing_owner(start, count).await?,
         Some(other) => return Err(ApiError::bad_request(format!("needsOwner must be true or false, not {other:?}"))),
-    }
-    let kind = param(&params, "kind").filter(|k| !k.is_empty()).map(AssetKind::parse).transpose().map_err(bad)?;
-    let owner_id = param(&params, "owner").filter(|o| !o.is_empty()).map(str::to_owned);
-    let text = param(&params, "q").map(str::to_owned);
-    let page = app.store.list_assets(AssetQuery { kind, owner_id, text, start, count }).await?;
+    };
     ok(&json!({
         "totalResults": page.total,
         "start": start,
@@ -101,10 +95,7 @@ fn permissions_json(permissions: &Permissions) -> Value {
         .grants
         .iter()
         .map(|grant| {
-            let mut row = match &grant.principal {
-                PrincipalView::User(user) => user_json(user),
-                PrincipalView::Group(group) => group_json(group),
-            };
+            let mut row = principal_json(&grant.principal);
             row["level"] = Value::from(grant.level.as_str());
             row
         })

@@ -27,7 +27,7 @@ use super::session;
 use crate::audit::{Action, Actor, Entry, Target};
 use crate::credentials::Scope;
 use crate::sharing::{Access, Source, Via};
-use crate::store::{Asset, GroupSummary, UserSummary};
+use crate::store::{Asset, GroupSummary, PrincipalView, UserSummary};
 
 /// Who is calling the platform API.
 #[derive(Debug, Clone)]
@@ -176,6 +176,14 @@ pub fn user_json(user: &UserSummary) -> Value {
 
 pub fn group_json(group: &GroupSummary) -> Value {
     json!({ "type": "group", "id": group.id, "displayName": group.display_name, "display": group.display_name })
+}
+
+/// A user or group a grant or an ownership names.
+pub fn principal_json(principal: &PrincipalView) -> Value {
+    match principal {
+        PrincipalView::User(user) => user_json(user),
+        PrincipalView::Group(group) => group_json(group),
+    }
 }
 
 pub fn asset_json(asset: &Asset) -> Value {

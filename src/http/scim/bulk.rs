@@ -43,10 +43,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
         }
     }
 
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; request.operations.len()];
-    let mut resolved: HashMap<String, String> = HashMap::new();
-    let mut failed: HashSet<String> = HashSet::new();
-    let mut errors = 0;
+    let mut progress = Progress::new(request.operations.len());
     let mut pending: Vec<usize> = (0..request.operations.len()).collect();
     // Operations without references, when no `failOnErrors` asks to stop at a count, are sent to the
     // store together (in their order) and their outcomes awaited together: the writer runs them back to
@@ -57,7 +54,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
         let mut waiting = Vec::new();
         let mut progressed = false;
         for index in pending {
-            if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
+            if request.fail_on_errors.is_some_and(|limit| progress.errors >= limit) {
                 break 'run;
             }
             if pipelined
@@ -68,14 +65,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                 batch.push((index, operation.clone()));
                 continue;
             }
-            if !batch.is_empty() {
-                progressed = true;
-                for (done, outcome) in run_together(app, actor, base, std::mem::take(&mut batch)).await {
-                    settle(&request.operations[done], &outcome, &mut resolved, &mut failed);
-                    errors += usize::from(outcome.error.is_some());
-                    outcomes[done] = Some(outcome);
-                }
-            }
+            progressed |= run_batch(app, actor, base, &mut batch, &request.operations, &mut progress).await;
             let outcome = match &request.operations[index] {
                 Err(error) => Some(failure(None, None, error.clone())),
                 Ok(operation) if duplicates.contains(&index) => Some(failure(
@@ -91,15 +81,15 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                             None,
                             scim::Error::invalid_value(format!("bulkId:{unknown} names no POST of this request")),
                         ))
-                    } else if let Some(broken) = references.iter().find(|r| failed.contains(*r)) {
+                    } else if let Some(broken) = references.iter().find(|r| progress.failed.contains(*r)) {
                         Some(failure(
                             Some(operation),
                             Some(409),
                             scim::Error::invalid_value(format!("it refers to bulkId:{broken}, whose operation failed")),
                         ))
-                    } else if references.iter().all(|r| resolved.contains_key(r)) {
-                        let outcome = run(app, actor, base, &bulk::substitute(operation, &resolved)).await;
-                        settle(&request.operations[index], &outcome, &mut resolved, &mut failed);
+                    } else if references.iter().all(|r| progress.resolved.contains_key(r)) {
+                        let outcome = run(app, actor, base, &bulk::substitute(operation, &progress.resolved)).await;
+                        progress.settle(&request.operations[index], &outcome);
                         Some(outcome)
                     } else {
                         waiting.push(index);
@@ -109,25 +99,15 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
             };
             if let Some(outcome) = outcome {
                 progressed = true;
-                if outcome.error.is_some() {
-                    errors += 1;
-                }
-                outcomes[index] = Some(outcome);
+                progress.record(index, outcome);
             }
         }
-        if !batch.is_empty() {
-            progressed = true;
-            for (done, outcome) in run_together(app, actor, base, std::mem::take(&mut batch)).await {
-                settle(&request.operations[done], &outcome, &mut resolved, &mut failed);
-                errors += usize::from(outcome.error.is_some());
-                outcomes[done] = Some(outcome);
-            }
-        }
+        progressed |= run_batch(app, actor, base, &mut batch, &request.operations, &mut progress).await;
         if !progressed {
             // Everything left waits on something else that is waiting: a cycle of references.
             for index in waiting {
                 if let Ok(operation) = &request.operations[index] {
-                    outcomes[index] = Some(failure(
+                    progress.outcomes[index] = Some(failure(
                         Some(operation),
                         Some(409),
                         scim::Error::invalid_value("its bulkId references form a cycle that cannot be resolved"),
@@ -138,38 +118,65 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
         }
         pending = waiting;
     }
-    outcomes.into_iter().flatten().collect()
+    progress.outcomes.into_iter().flatten().collect()
 }
 
-/// Runs operations without references together: each is sent to the store as soon as it is ready, in
-/// their order, and the outcomes are answered in that order.
-async fn run_together(
+/// What running a Bulk request's operations has given so far.
+struct Progress {
+    /// By operation; `None` for those not run (yet).
+    outcomes: Vec<Option<Outcome>>,
+    /// The ids the POSTs with a `bulkId` created, and the `bulkId`s whose POST failed.
+    resolved: HashMap<String, String>,
+    failed: HashSet<String>,
+    errors: usize,
+}
+
+impl Progress {
+    fn new(operations: usize) -> Progress {
+        Progress { outcomes: vec![None; operations], resolved: HashMap::new(), failed: HashSet::new(), errors: 0 }
+    }
+
+    /// Keeps the outcome of operation `index`, counting it when it failed.
+    fn record(&mut self, index: usize, outcome: Outcome) {
+        self.errors += usize::from(outcome.error.is_some());
+        self.outcomes[index] = Some(outcome);
+    }
+
+    /// Records what a POST with a `bulkId` created (or that it failed), for the operations that refer to it.
+    fn settle(&mut self, operation: &Result<Operation, scim::Error>, outcome: &Outcome) {
+        let Ok(Operation { bulk_id: Some(bulk_id), .. }) = operation else { return };
+        match (&outcome.error, &outcome.location) {
+            (None, Some(location)) => {
+                let id = location.rsplit('/').next().unwrap_or_default().to_owned();
+                self.resolved.insert(bulk_id.clone(), id);
+            }
+            _ => {
+                self.failed.insert(bulk_id.clone());
+            }
+        }
+    }
+}
+
+/// Runs the operations gathered in `batch` (those without references) together: each is sent to the
+/// store as soon as it is ready, in their order. Answers whether there were any.
+async fn run_batch(
     app: &App,
     actor: &Actor,
     base: &str,
-    operations: Vec<(usize, Operation)>,
-) -> Vec<(usize, Outcome)> {
-    let outcomes = futures_util::future::join_all(operations.iter().map(|(_, op)| run(app, actor, base, op))).await;
-    operations.into_iter().map(|(index, _)| index).zip(outcomes).collect()
-}
-
-/// Records what a POST with a `bulkId` created (or that it failed), for the operations that refer to it.
-fn settle(
-    operation: &Result<Operation, scim::Error>,
-    outcome: &Outcome,
-    resolved: &mut HashMap<String, String>,
-    failed: &mut HashSet<String>,
-) {
-    let Ok(Operation { bulk_id: Some(bulk_id), .. }) = operation else { return };
-    match (&outcome.error, &outcome.location) {
-        (None, Some(location)) => {
-            let id = location.rsplit('/').next().unwrap_or_default().to_owned();
-            resolved.insert(bulk_id.clone(), id);
-        }
-        _ => {
-            failed.insert(bulk_id.clone());
-        }
+    batch: &mut Vec<(usize, Operation)>,
+    operations: &[Result<Operation, scim::Error>],
+    progress: &mut Progress,
+) -> bool {
+    if batch.is_empty() {
+        return false;
     }
+    let ran = std::mem::take(batch);
+    let outcomes = futures_util::future::join_all(ran.iter().map(|(_, op)| run(app, actor, base, op))).await;
+    for ((index, _), outcome) in ran.into_iter().zip(outcomes) {
+        progress.settle(&operations[index], &outcome);
+        progress.record(index, outcome);
+    }
+    true
 }
 
 /// A failed operation's outcome (`status` overrides the error's own status, e.g. 409 for references).
