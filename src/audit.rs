@@ -35,11 +35,14 @@ pub enum ActorKind {
     Server,
     /// Someone not (or not yet) authenticated: a failed sign-in, a refused token.
     Anonymous,
+    /// A person provisioned over SCIM, signed in through the identity provider (an admin when they are in
+    /// the admin group).
+    User,
 }
 
 impl ActorKind {
-    pub const ALL: [ActorKind; 5] =
-        [ActorKind::Admin, ActorKind::Token, ActorKind::Cli, ActorKind::Server, ActorKind::Anonymous];
+    pub const ALL: [ActorKind; 6] =
+        [ActorKind::Admin, ActorKind::Token, ActorKind::Cli, ActorKind::Server, ActorKind::Anonymous, ActorKind::User];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,6 +51,7 @@ impl ActorKind {
             ActorKind::Cli => "cli",
             ActorKind::Server => "server",
             ActorKind::Anonymous => "anonymous",
+            ActorKind::User => "user",
         }
     }
 
@@ -72,6 +76,16 @@ impl Actor {
             kind: ActorKind::Admin,
             id: Some(id.to_owned()),
             name: Some(username.to_owned()),
+            address: address.map(|a| a.to_string()),
+        }
+    }
+
+    /// A provisioned user (SCIM id and userName) signed in through the identity provider.
+    pub fn user(id: &str, user_name: &str, address: Option<IpAddr>) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(id.to_owned()),
+            name: Some(user_name.to_owned()),
             address: address.map(|a| a.to_string()),
         }
     }

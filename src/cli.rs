@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{AdminSettings, Config, Limits, LogFormat, PublicUrl, TlsFiles};
+use crate::config::{AdminSettings, Config, Limits, LogFormat, Matching, OidcSettings, PublicUrl, TlsFiles};
 use crate::credentials::{self, Scope};
 use crate::store::{RevokeOutcome, Store, StoreError};
 
@@ -142,6 +142,70 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own (off when unset).
     #[arg(long, env = "SCIMBOX_METRICS_LISTEN", value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
+    /// Whether local admin accounts may sign in with a password (the break-glass way in beside the
+    /// identity provider); `scimbox admin create` works either way.
+    #[arg(long, env = "SCIMBOX_PASSWORD_SIGN_IN", default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    password_sign_in: bool,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+/// Sign-in with the identity provider (OpenID Connect). The client secret is read from
+/// `SCIMBOX_OIDC_CLIENT_SECRET` or from `--oidc-client-secret-file`, never from the command line, where
+/// other users of the machine could read it.
+#[derive(Debug, Args)]
+struct OidcArgs {
+    /// The OpenID Provider's issuer URL (Okta: https://YOUR-ORG.okta.com); turns the sign-in on.
+    #[arg(long, env = "SCIMBOX_OIDC_ISSUER", value_name = "URL", requires = "oidc_client_id")]
+    oidc_issuer: Option<String>,
+    /// The app integration's client id.
+    #[arg(long, env = "SCIMBOX_OIDC_CLIENT_ID", value_name = "ID", requires = "oidc_issuer")]
+    oidc_client_id: Option<String>,
+    /// A file holding the client secret (instead of SCIMBOX_OIDC_CLIENT_SECRET).
+    #[arg(long, env = "SCIMBOX_OIDC_CLIENT_SECRET_FILE", value_name = "FILE", requires = "oidc_issuer")]
+    oidc_client_secret_file: Option<PathBuf>,
+    /// Scopes asked for, separated by spaces or commas (openid is always asked for).
+    #[arg(long, env = "SCIMBOX_OIDC_SCOPES", default_value = "openid email profile", value_name = "SCOPES")]
+    oidc_scopes: String,
+    /// The ID token claim that finds the provisioned user: compared to the user's externalId (`sub` for
+    /// Okta, `oid` for Microsoft Entra ID), or `email`: compared to userName and e-mail addresses, and
+    /// only when the provider says the address is verified.
+    #[arg(long, env = "SCIMBOX_OIDC_MATCH_CLAIM", default_value = "sub", value_name = "CLAIM")]
+    oidc_match_claim: String,
+    /// The SCIM group (its displayName) whose members are admins of this page.
+    #[arg(long, env = "SCIMBOX_OIDC_ADMIN_GROUP", value_name = "NAME")]
+    oidc_admin_group: Option<String>,
+    /// What the sign-in button calls the provider: "Sign in with NAME".
+    #[arg(long, env = "SCIMBOX_OIDC_NAME", default_value = "Okta", value_name = "NAME")]
+    oidc_name: String,
+}
+
+/// The variable that may hold the client secret (no flag reads it: see [`OidcArgs`]).
+const CLIENT_SECRET_ENV: &str = "SCIMBOX_OIDC_CLIENT_SECRET";
+
+/// The OpenID Connect settings, when an issuer is configured.
+fn oidc_settings(args: OidcArgs, public_url: Option<&PublicUrl>) -> Result<Option<OidcSettings>, Failure> {
+    let usage = |e: crate::config::ConfigError| Failure::Usage(e.to_string());
+    let (Some(issuer), Some(client_id)) = (args.oidc_issuer, args.oidc_client_id) else { return Ok(None) };
+    let client_secret = match (&args.oidc_client_secret_file, std::env::var(CLIENT_SECRET_ENV)) {
+        (Some(file), _) => std::fs::read_to_string(file)
+            .map_err(|e| Failure::Usage(format!("cannot read --oidc-client-secret-file {}: {e}", file.display())))?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+        (None, Ok(secret)) => secret,
+        (None, Err(_)) => String::new(),
+    };
+    let settings = OidcSettings {
+        issuer: issuer.trim().trim_end_matches('/').to_owned(),
+        client_id: client_id.trim().to_owned(),
+        client_secret,
+        scopes: OidcSettings::scopes_from(&args.oidc_scopes),
+        matching: Matching::parse(&args.oidc_match_claim).map_err(usage)?,
+        admin_group: args.oidc_admin_group.map(|g| g.trim().to_owned()),
+        display_name: args.oidc_name.trim().to_owned(),
+    };
+    settings.validate(public_url).map_err(usage)?;
+    Ok(Some(settings))
 }
 
 #[derive(Debug, Subcommand)]
@@ -444,6 +508,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         session_idle_timeout: Duration::from_secs(args.session_idle_mins.saturating_mul(60)),
         activity_max_rows: args.activity_max_rows,
         activity_max_age: Duration::from_secs(args.activity_max_age_days.saturating_mul(86_400)),
+        password_sign_in: args.password_sign_in,
     };
     admin.validate().map_err(usage)?;
     let audit = crate::config::AuditSettings {
@@ -451,6 +516,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
             .then(|| Duration::from_secs(args.audit_retention_days.saturating_mul(86_400))),
         stream: args.audit_log.as_deref().map(crate::config::AuditStream::parse),
     };
+    let oidc = oidc_settings(args.oidc, public_url.as_ref())?;
     Ok(Config {
         listen: args.listen,
         data_dir: args.data.data_dir,
@@ -461,6 +527,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         admin,
         audit,
         metrics_listen: args.metrics_listen,
+        oidc,
     })
 }
 
@@ -559,6 +626,7 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<crate::logsink::Flush
 pub fn env_names() -> Vec<String> {
     let mut names = Vec::new();
     collect_env_names(&Cli::command(), &mut names);
+    names.push(CLIENT_SECRET_ENV.to_owned());
     names.sort();
     names.dedup();
     names

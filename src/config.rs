@@ -26,6 +26,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// Where Prometheus scrapes `/metrics`: its own listener, off when `None`.
     pub metrics_listen: Option<SocketAddr>,
+    /// Sign-in through the identity provider (OpenID Connect); off when `None`.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
             admin: AdminSettings::default(),
             audit: AuditSettings::default(),
             metrics_listen: None,
+            oidc: None,
         }
     }
 
@@ -145,6 +148,9 @@ pub struct AdminSettings {
     pub activity_max_rows: u64,
     /// The oldest a kept activity entry may be.
     pub activity_max_age: Duration,
+    /// Whether local admin accounts may sign in with their password (the break-glass way in when the
+    /// identity provider signs people in). `scimbox admin create` works either way.
+    pub password_sign_in: bool,
 }
 
 impl Default for AdminSettings {
@@ -154,6 +160,7 @@ impl Default for AdminSettings {
             session_idle_timeout: Duration::from_secs(30 * 60),
             activity_max_rows: 100_000,
             activity_max_age: Duration::from_secs(90 * 24 * 3600),
+            password_sign_in: true,
         }
     }
 }
@@ -221,6 +228,131 @@ impl PublicUrl {
     }
 }
 
+/// Sign-in through the identity provider: an OpenID Connect relying party using the authorization code
+/// flow with PKCE.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// The issuer, exactly as the provider's discovery document and ID tokens name it.
+    pub issuer: String,
+    pub client_id: String,
+    /// Never printed: `Debug` leaves it out.
+    pub client_secret: String,
+    /// The scopes asked for; `openid` is always among them.
+    pub scopes: Vec<String>,
+    /// How a signed-in person is matched to a provisioned user.
+    pub matching: Matching,
+    /// The SCIM group whose members are admins; `None`: nobody signs in as an admin this way.
+    pub admin_group: Option<String>,
+    /// What the sign-in button calls the provider ("Sign in with Okta").
+    pub display_name: String,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"(hidden)")
+            .field("scopes", &self.scopes)
+            .field("matching", &self.matching)
+            .field("admin_group", &self.admin_group)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+/// Which claim of the ID token finds the provisioned user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matching {
+    /// The claim (`sub` by default; `oid` for Microsoft Entra ID) equals the user's `externalId`.
+    ExternalId(String),
+    /// The `email` claim equals the user's `userName` or one of their e-mail addresses, accepted only
+    /// with `email_verified: true`.
+    Email,
+}
+
+impl Matching {
+    /// `email` matches by verified e-mail address; any other claim name is compared to `externalId`.
+    pub fn parse(claim: &str) -> Result<Matching, ConfigError> {
+        let claim = claim.trim();
+        let valid = !claim.is_empty()
+            && claim.len() <= 64
+            && claim.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        if !valid {
+            return Err(ConfigError::Oidc("--oidc-match-claim must be a claim name such as sub, oid or email".into()));
+        }
+        Ok(if claim == "email" { Matching::Email } else { Matching::ExternalId(claim.to_owned()) })
+    }
+
+    /// The claim's name, as the page and the docs show it.
+    pub fn claim(&self) -> &str {
+        match self {
+            Matching::ExternalId(claim) => claim,
+            Matching::Email => "email",
+        }
+    }
+}
+
+impl OidcSettings {
+    /// Checks what can be checked without asking the provider: an `https` issuer (or `http` on a
+    /// loopback address, for a provider on the same machine), a client id and secret, sane scopes.
+    pub fn validate(&self, public_url: Option<&PublicUrl>) -> Result<(), ConfigError> {
+        let invalid = |why: String| Err(ConfigError::Oidc(why));
+        let uri: Uri = match self.issuer.parse() {
+            Ok(uri) => uri,
+            Err(_) => return invalid(format!("--oidc-issuer {:?} is not a URL", self.issuer)),
+        };
+        let host = uri.host().unwrap_or_default();
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if loopback => {}
+            _ => return invalid(format!("--oidc-issuer {:?} must start with https://", self.issuer)),
+        }
+        if host.is_empty() || uri.query().is_some() || self.issuer.contains('#') {
+            return invalid(format!("--oidc-issuer {:?} must name a host and have no query", self.issuer));
+        }
+        if self.client_id.trim().is_empty() {
+            return invalid("--oidc-client-id is needed with --oidc-issuer".into());
+        }
+        if self.client_secret.is_empty() {
+            return invalid(
+                "the client secret is needed with --oidc-issuer: set SCIMBOX_OIDC_CLIENT_SECRET or \
+                 --oidc-client-secret-file"
+                    .into(),
+            );
+        }
+        if !self.scopes.iter().any(|s| s == "openid") {
+            return invalid("--oidc-scopes must include openid".into());
+        }
+        if self.admin_group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+            return invalid("--oidc-admin-group must name a group".into());
+        }
+        if public_url.is_none() {
+            return invalid(
+                "--public-url is needed with --oidc-issuer: the identity provider sends people back to \
+                 <public URL>/auth/oidc/callback"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Splits a scope list given with spaces or commas, adding `openid` when missing.
+    pub fn scopes_from(text: &str) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in text.split([' ', ',']).map(str::trim).filter(|s| !s.is_empty()) {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".to_owned());
+        }
+        scopes
+    }
+}
+
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -230,6 +362,8 @@ pub enum ConfigError {
     TlsHalf,
     #[error("--{name} must be {why}")]
     Limit { name: &'static str, why: &'static str },
+    #[error("{0}")]
+    Oidc(String),
 }
 
 impl Limits {
@@ -302,6 +436,35 @@ mod tests {
         assert!(limits.validate().unwrap_err().to_string().contains("max-connections"));
         let limits = Limits { idle_timeout: Duration::ZERO, ..Limits::default() };
         assert!(limits.validate().is_err());
+    }
+
+    fn oidc(issuer: &str) -> OidcSettings {
+        OidcSettings {
+            issuer: issuer.into(),
+            client_id: "0oa1".into(),
+            client_secret: "s3cr3t-value".into(),
+            scopes: OidcSettings::scopes_from("email profile"),
+            matching: Matching::parse("sub").unwrap(),
+            admin_group: Some("scimbox admins".into()),
+            display_name: "Okta".into(),
+        }
+    }
+
+    #[test]
+    fn oidc_settings_are_checked_and_the_secret_never_printed() {
+        let public = PublicUrl::parse("https://scimbox.example.com").unwrap();
+        assert_eq!(oidc("https://corp.okta.com").validate(Some(&public)), Ok(()));
+        assert_eq!(oidc("http://127.0.0.1:9000").validate(Some(&public)), Ok(()));
+        assert!(oidc("http://corp.okta.com").validate(Some(&public)).is_err());
+        assert!(oidc("corp.okta.com").validate(Some(&public)).is_err());
+        assert!(oidc("https://corp.okta.com").validate(None).unwrap_err().to_string().contains("--public-url"));
+        let no_secret = OidcSettings { client_secret: String::new(), ..oidc("https://corp.okta.com") };
+        assert!(no_secret.validate(Some(&public)).unwrap_err().to_string().contains("SCIMBOX_OIDC_CLIENT_SECRET"));
+        assert!(!format!("{:?}", oidc("https://corp.okta.com")).contains("s3cr3t"));
+        assert_eq!(OidcSettings::scopes_from("email, profile email"), ["openid", "email", "profile"]);
+        assert_eq!(Matching::parse("oid"), Ok(Matching::ExternalId("oid".into())));
+        assert_eq!(Matching::parse("email"), Ok(Matching::Email));
+        assert!(Matching::parse("a b").is_err());
     }
 
     #[test]

@@ -60,6 +60,11 @@ async function call(url, method, body, signOutOn401) {
   return data;
 }
 
+/** "My access" (`/api/me`): what the signed-in person can reach. */
+export async function myAccess(params) {
+  return call(`/api/me${queryString(params)}`, 'GET', undefined, true);
+}
+
 /** A query string from an object, leaving out empty values. */
 export function queryString(params) {
   const search = new URLSearchParams();

@@ -12,12 +12,16 @@ import * as activityPage from './page-activity.js';
 import * as auditPage from './page-audit.js';
 import * as adminsPage from './page-admins.js';
 import * as assetsPage from './page-assets.js';
+import * as mePage from './page-me.js';
 
-const state = { admin: null };
+// `admin`: an admin is signed in (a local account, or a provisioned user in the admin group); `user`: the
+// provisioned user signed in through the identity provider (admin or not); `signIn`: how one signs in.
+const state = { admin: null, user: null, signIn: { password: true, provider: null }, providerSignOut: null };
 
 const routes = [
   { pattern: /^\/setup$/, page: setupPage, open: true },
   { pattern: /^\/login$/, page: loginPage, open: true },
+  { pattern: /^\/me$/, page: mePage, nav: 'me', title: 'My access', person: true },
   { pattern: /^\/integrations$/, page: integrationsPage, nav: 'integrations', title: 'SCIM integration' },
   { pattern: /^\/users$/, page: usersPage, nav: 'users', title: 'Users' },
   { pattern: /^\/users\/([^/]+)$/, page: usersPage, nav: 'users', title: 'User', detail: true },
@@ -50,13 +54,37 @@ export function setQuery(params) {
 /** Called by the sign-in and setup pages once a session exists. */
 export function signedIn(session) {
   state.admin = session.admin;
+  state.user = session.user || null;
   setCsrfToken(session.csrfToken);
   const next = new URLSearchParams(location.search).get('next');
-  navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/integrations', { replace: true });
+  navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : home(), { replace: true });
 }
 
 export function currentAdmin() {
   return state.admin;
+}
+
+/** The provisioned user signed in through the identity provider, if that is how this session began. */
+export function currentUser() {
+  return state.user;
+}
+
+/** How one signs in here: `{password, provider: {name, start} | null}`. */
+export function signInOptions() {
+  return state.signIn;
+}
+
+/** The identity provider's sign-out address offered after signing out here (once). */
+export function takeProviderSignOut() {
+  const url = state.providerSignOut;
+  state.providerSignOut = null;
+  return url;
+}
+
+/** Where a signed-in person starts: admins at the SCIM page, everyone else at My access. */
+function home() {
+  if (state.admin) return '/integrations';
+  return state.user ? '/me' : '/login';
 }
 
 /** Whether no admin exists yet (as the page learnt when it loaded). */
@@ -68,7 +96,12 @@ function showFrame(signedInFrame) {
   document.body.classList.toggle('signed-out', !signedInFrame);
   document.getElementById('topbar').hidden = !signedInFrame;
   document.getElementById('sidebar').hidden = !signedInFrame;
-  document.getElementById('account-name').textContent = state.admin ? state.admin.username : '';
+  document.getElementById('account-name').textContent = state.admin ? state.admin.username : (state.user ? state.user.userName : '');
+  // People who are not admins see My access only; admins who signed in through the identity provider see
+  // it beside the admin pages.
+  document.getElementById('admin-nav').hidden = !state.admin;
+  document.getElementById('person-nav').hidden = !state.user;
+  document.getElementById('brand-link').setAttribute('href', home());
 }
 
 function markNav(nav) {
@@ -88,23 +121,29 @@ async function render() {
   const main = document.getElementById('main');
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/') {
-    navigate(state.admin ? '/integrations' : '/login', { replace: true });
+    navigate(home(), { replace: true });
     return;
   }
   const route = routes.find((r) => r.pattern.test(path));
   if (!route) {
-    showFrame(Boolean(state.admin));
+    showFrame(Boolean(state.admin || state.user));
     main.replaceChildren(h('h1', { tabindex: '-1' }, 'Page not found'),
-      h('p', {}, 'There is no such page. ', h('a', { href: '/integrations', 'data-link': true }, 'Go to the start page'), '.'));
+      h('p', {}, 'There is no such page. ', h('a', { href: home(), 'data-link': true }, 'Go to the start page'), '.'));
     main.querySelector('h1').focus();
     return;
   }
-  if (!route.open && !state.admin) {
+  if (!route.open && !state.admin && !state.user) {
     navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
     return;
   }
-  if (route.open && state.admin && route.page === loginPage) {
-    navigate('/integrations', { replace: true });
+  if ((route.person && !state.user) || (!route.open && !route.person && !state.admin)) {
+    // A page this session cannot use: a person who is not an admin has My access; a local admin has no
+    // access of their own.
+    navigate(home(), { replace: true });
+    return;
+  }
+  if (route.open && (state.admin || state.user) && route.page === loginPage) {
+    navigate(home(), { replace: true });
     return;
   }
   showFrame(!route.open);
@@ -132,14 +171,17 @@ function onLinkClick(event) {
 }
 
 async function signOut() {
+  let answer = null;
   try {
-    await api('POST', 'logout');
+    answer = await api('POST', 'logout');
   } catch {
     // Signed out either way: the session is gone or unusable.
   }
   state.admin = null;
+  state.user = null;
+  state.providerSignOut = answer && answer.providerSignOut ? answer.providerSignOut : null;
   setCsrfToken(null);
-  navigate('/login', { replace: true });
+  navigate('/login?signedOut=1', { replace: true });
 }
 
 async function start() {
@@ -147,8 +189,9 @@ async function start() {
   window.addEventListener('popstate', render);
   document.getElementById('sign-out').addEventListener('click', signOut);
   whenSignedOut(() => {
-    if (!state.admin) return;
+    if (!state.admin && !state.user) return;
     state.admin = null;
+    state.user = null;
     setCsrfToken(null);
     navigate(`/login?expired=1&next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
   });
@@ -157,8 +200,10 @@ async function start() {
       // Always 200: a signed-out load asks nothing the browser reports as a failed request.
       const session = await api('GET', 'session');
       state.admin = session.admin;
+      state.user = session.user || null;
       state.setupNeeded = session.setupNeeded;
-      if (session.admin) setCsrfToken(session.csrfToken);
+      if (session.signIn) state.signIn = session.signIn;
+      if (session.csrfToken) setCsrfToken(session.csrfToken);
     } catch {
       state.admin = null;
     }

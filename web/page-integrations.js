@@ -25,7 +25,7 @@ export async function render(main, { isCurrent }) {
     h('p', { class: 'hint' }, 'The identity provider sends a token as "Authorization: Bearer …" with every request. Give each client its own token, so that you can revoke one without disturbing the others.'),
     tokenList);
 
-  main.append(connection, tokens, guide(integration.scimBaseUrl));
+  main.append(connection, tokens, guide(integration.scimBaseUrl), signInSection(integration));
   await loadTokens(tokenList);
 }
 
@@ -201,4 +201,41 @@ function guide(baseUrl) {
       step('Supported provisioning actions:', 'Push New Users, Push Profile Updates and Push Groups.'),
       step('Authentication Mode:', 'HTTP Header. Generate a token above and paste it as the Bearer token.'),
       step('Test API Credentials.', 'Okta should report success; the requests appear under Activity. Then Save, and turn on Create Users, Update User Attributes and Deactivate Users under To App.')));
+}
+
+/** Integrations → Okta sign-in: what to paste into the same Okta app so that it also signs people in. */
+function signInSection(integration) {
+  const step = (title, ...text) => h('li', {}, h('strong', {}, title), ' ', ...text);
+  const section = h('section', { class: 'card guide', 'aria-labelledby': 'sign-in-title', id: 'okta-sign-in' },
+    h('h2', { id: 'sign-in-title' }, 'Okta sign-in'));
+  const signIn = integration.signIn;
+  if (!signIn) {
+    section.append(
+      h('p', {}, 'The same Okta app can also sign people in here (OpenID Connect): admins from an Okta group, and everyone provisioned sees what they can reach under My access. It is off.'),
+      h('ol', { class: 'steps' },
+        step('In Okta,', 'on the app\'s General tab, add the OIDC sign-in method (Web application, Authorization Code) with the redirect URI ',
+          h('code', {}, `${new URL(integration.scimBaseUrl).origin}/auth/oidc/callback`), ' (with --public-url set, under that address).'),
+        step('Start scimbox', 'with ', h('code', {}, '--public-url'), ', ', h('code', {}, '--oidc-issuer https://YOUR-ORG.okta.com'), ', ',
+          h('code', {}, '--oidc-client-id'), ', the client secret in ', h('code', {}, 'SCIMBOX_OIDC_CLIENT_SECRET'), ' (or a file named by ',
+          h('code', {}, '--oidc-client-secret-file'), ') and ', h('code', {}, '--oidc-admin-group "NAME"'), '. The README has the whole guide.')));
+    return section;
+  }
+  section.append(
+    h('p', {}, `People sign in with ${signIn.name} (OpenID Connect, authorization code with PKCE). Nobody is created at sign-in: a person must be provisioned over SCIM, and is matched by the `,
+      h('code', {}, signIn.matchClaim), signIn.matchClaim === 'email' ? ' claim (a verified address) against user names and e-mail addresses.' : ' claim against the user\'s externalId.'),
+    copyField('oidc-redirect-uri', 'Sign-in redirect URI', signIn.redirectUri, 'Paste into the app\'s Sign-in redirect URIs.'),
+    signIn.signOutRedirectUri ? copyField('oidc-sign-out-uri', 'Sign-out redirect URI', signIn.signOutRedirectUri, 'Paste into Sign-out redirect URIs, so that signing out here can also sign out of Okta.') : null,
+    copyField('oidc-initiate-uri', 'Initiate login URI', signIn.initiateLoginUri, 'Optional: lets people start from the app\'s tile in their Okta dashboard.'),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Issuer'), h('dd', {}, h('code', {}, signIn.issuer)),
+      h('dt', {}, 'Client id'), h('dd', {}, h('code', {}, signIn.clientId)),
+      h('dt', {}, 'Scopes'), h('dd', {}, signIn.scopes.join(' ')),
+      h('dt', {}, 'Admins'), h('dd', {}, signIn.adminGroup ? ['Members of the group ', h('strong', {}, signIn.adminGroup), ' (pushed over SCIM)'] : 'Nobody: no admin group is set (--oidc-admin-group)'),
+      h('dt', {}, 'Password sign-in'), h('dd', {}, signIn.passwordSignIn ? 'On, for local admin accounts (the break-glass way in)' : 'Off (--password-sign-in false)')),
+    h('ol', { class: 'steps' },
+      step('Sign-in method.', 'In the same Okta app as SCIM, on the General tab, use OIDC – OpenID Connect, application type Web Application, grant type Authorization Code.'),
+      step('Redirect URIs.', 'Paste the two URIs above. Controlled access: assign the app to the people and groups you provision.'),
+      step('Client credentials.', 'Copy the Client ID into --oidc-client-id and the Client secret into SCIMBOX_OIDC_CLIENT_SECRET (or a file), then restart scimbox.'),
+      step('Admins.', 'Push the admin group over SCIM (Push Groups) with the name given to --oidc-admin-group. Taking someone out of it in Okta ends their admin rights on their next request.')));
+  return section;
 }

@@ -10,7 +10,9 @@ mod connection;
 pub mod housekeeping;
 mod idle;
 mod json_api;
+mod me;
 pub mod metrics;
+mod oidc;
 mod platform;
 pub mod recorder;
 mod reply;
@@ -64,6 +66,8 @@ pub struct App {
     /// Bounds the PATCHes being applied at once to all cores but one: a client sending the largest
     /// PATCHes allowed, as fast as it can, leaves a core for everyone else.
     pub patch_slots: Semaphore,
+    /// Sign-in through the identity provider, when configured.
+    oidc: Option<oidc::Provider>,
 }
 
 impl App {
@@ -151,7 +155,15 @@ impl Server {
             ),
             None => None,
         };
+        let oidc = match (&config.oidc, &config.public_url) {
+            (Some(settings), Some(public_url)) => {
+                Some(oidc::Provider::new(settings.clone(), public_url).map_err(ServeError::Other)?)
+            }
+            (Some(_), None) => return Err(ServeError::Other("--public-url is needed with --oidc-issuer".into())),
+            (None, _) => None,
+        };
         let app = Arc::new(App {
+            oidc,
             config,
             store,
             tokens,

@@ -14,7 +14,7 @@ use super::json_api::{self, ApiError};
 use super::reply::{self, Body};
 use super::request::{BodyDeadline, LogSafe, client_ip, is_well_formed_host, requested_host};
 use super::scim as scim_handlers;
-use super::{App, Exchange, admin, metrics, platform, recorder, session, web};
+use super::{App, Exchange, admin, me, metrics, oidc, platform, recorder, session, web};
 use crate::audit::Actor;
 use crate::credentials::Scope;
 use crate::scim;
@@ -107,12 +107,16 @@ async fn route(app: &App, request: Request<Incoming>, exchange: &mut Exchange) -
         (_, ["healthz" | "readyz"]) => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         (_, ["admin", "api", rest @ ..]) => admin_route(app, request, rest).await,
         (_, ["api", "v1", rest @ ..]) => platform::route(app, request, rest, exchange).await,
+        (&Method::GET, ["api", "me"]) => json_api::respond(me::access(app, &request).await),
+        (_, ["api", "me"]) => json_api::error_response(&not_allowed(request.method())),
+        (&Method::GET, ["auth", "oidc", "start"]) => oidc::start(app, request).await,
+        (&Method::GET, ["auth", "oidc", "callback"]) => oidc::callback(app, request).await,
+        (_, ["auth", "oidc", "start" | "callback"]) => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         (_, ["setup"]) if get => setup_page(app, request.headers()).await,
-        (_, [] | ["login" | "integrations" | "users" | "groups" | "assets" | "activity" | "audit" | "admins"])
-            if get =>
-        {
-            page(request.headers(), "index.html")
-        }
+        (
+            _,
+            [] | ["login" | "me" | "integrations" | "users" | "groups" | "assets" | "activity" | "audit" | "admins"],
+        ) if get => page(request.headers(), "index.html"),
         (_, ["users" | "groups" | "assets", _]) if get => page(request.headers(), "index.html"),
         (_, [file]) if get => page(request.headers(), file),
         _ => plain(StatusCode::NOT_FOUND, "not found"),
@@ -200,6 +204,14 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         (&Method::POST, ["setup"]) => return json_api::respond(admin::session::setup(app, request).await),
         (&Method::POST, ["login"]) => return json_api::respond(admin::session::login(app, request).await),
         (&Method::GET, ["session"]) => return json_api::respond(admin::session::current(app, &request).await),
+        (&Method::POST, ["logout"]) => {
+            // Anyone signed in may sign out, admin or not.
+            let result = match session::signed_in(app, &request).await {
+                Ok(signed) => admin::session::logout(app, &request, &signed).await,
+                Err(error) => Err(error),
+            };
+            return json_api::respond(result);
+        }
         (_, ["setup" | "login" | "session"]) => return json_api::error_response(&not_allowed(&method)),
         _ => {}
     }
@@ -208,8 +220,7 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
         Err(error) => return json_api::error_response(&error),
     };
     let result = match (&method, rest) {
-        (&Method::GET, ["me"]) => Ok(admin::session::me(&caller)),
-        (&Method::POST, ["logout"]) => admin::session::logout(app, &caller).await,
+        (&Method::GET, ["me"]) => Ok(admin::session::me(app, &caller)),
         (&Method::POST, ["password"]) => accounts::change_password(app, &caller, request).await,
         (&Method::GET, ["integration"]) => tokens::integration(app, &request),
         (&Method::GET, ["tokens"]) => tokens::list(app).await,

@@ -46,7 +46,7 @@ pub struct GroupAssets {
 /// The groups user `?1` (a SCIM id) belongs to, with `nested` = reached only through another group.
 /// Membership rows are found through `group_members_member_type`; the depth bound guards against a cycle
 /// that slipped past the store's refusal of cycles.
-const USER_GROUPS_CTE: &str = "
+pub(super) const USER_GROUPS_CTE: &str = "
     WITH RECURSIVE containing(seq, id, depth) AS (
         SELECT g.seq, g.id, 0 FROM group_members m JOIN groups g ON g.seq = m.group_seq
         WHERE m.member_id = ?1 AND m.member_type = 'User'

@@ -316,6 +316,24 @@ impl Store {
                 );
                 append(conn, &Actor::server(), &entry)?;
             }
+            let people = conn
+                .prepare_cached(
+                    "DELETE FROM user_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2
+                     RETURNING user_id, (SELECT user_name FROM users WHERE id = user_id), expires_at <= ?1",
+                )?
+                .query_map(params![now, format_time(at - idle)], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, bool>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (user_id, user_name, absolute) in &people {
+                let entry = Entry::new(
+                    Action::SessionExpired,
+                    Some(Target { kind: "user".into(), id: Some(user_id.clone()), name: user_name.clone() }),
+                    serde_json::json!({ "reason": if *absolute { "lifetime" } else { "idle" } }),
+                );
+                append(conn, &Actor::server(), &entry)?;
+            }
+            let ended_count = ended.len() + people.len();
             let expired = conn
                 .prepare_cached(
                     "UPDATE api_tokens SET expiry_recorded = 1
@@ -339,7 +357,7 @@ impl Store {
                 );
                 append(conn, &Actor::server(), &entry)?;
             }
-            Ok((ended.len() as u64, expired.len() as u64))
+            Ok((ended_count as u64, expired.len() as u64))
         })
         .await
     }

@@ -113,3 +113,220 @@ impl Store {
         .await
     }
 }
+
+/// A provisioned user as a session of the identity provider's sign-in names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub created_at: String,
+}
+
+/// A live session of a person signed in through the identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSessionRecord {
+    pub user: SessionUser,
+    /// Whether the user is, at this moment, a member (directly or through nested groups) of the admin group.
+    pub admin: bool,
+    pub expires_at: String,
+    pub last_seen: OffsetDateTime,
+}
+
+/// Either kind of session a cookie can name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnySession {
+    /// A local admin account, signed in with its password.
+    Admin(SessionRecord),
+    /// A provisioned user, signed in through the identity provider.
+    User(UserSessionRecord),
+}
+
+/// How the identity provider's sign-in looks a person up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInKey {
+    /// The user's `externalId`, compared exactly (it is case-exact in RFC 7643).
+    ExternalId(String),
+    /// A verified e-mail address, compared case-insensitively with `userName` and the user's addresses.
+    Email(String),
+}
+
+/// What looking a person up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInMatch {
+    /// Exactly one live user, and whether it is active.
+    Found { user: SessionUser, active: bool },
+    /// No live user.
+    Missing,
+    /// More than one live user: nobody is signed in rather than the wrong one.
+    Ambiguous,
+}
+
+fn session_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<(SessionUser, bool)> {
+    Ok((
+        SessionUser { id: row.get(0)?, user_name: row.get(1)?, display_name: row.get(2)?, created_at: row.get(3)? },
+        row.get(4)?,
+    ))
+}
+
+/// Whether user `?1` belongs, directly or through nested groups, to the group named `?2` (case-folded).
+fn in_group_sql() -> String {
+    format!(
+        "{} SELECT EXISTS (SELECT 1 FROM mine JOIN groups g ON g.seq = mine.seq WHERE g.display_name_key = ?2)",
+        super::access::USER_GROUPS_CTE
+    )
+}
+
+impl Store {
+    /// The live user a signed-in person is. Nobody is created here: SCIM is the only source of users.
+    pub async fn user_for_sign_in(&self, key: SignInKey) -> Result<SignInMatch, StoreError> {
+        self.read(move |conn| {
+            const COLUMNS: &str = "u.id, u.user_name, u.display_name, u.created_at, u.active";
+            let mut found: Vec<(SessionUser, bool)> = match &key {
+                SignInKey::ExternalId(value) => conn
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM users u WHERE u.external_id = ?1 AND u.deleted_at IS NULL LIMIT 2"
+                    ))?
+                    .query_map([value], session_user)?
+                    .collect::<Result<_, _>>()?,
+                SignInKey::Email(address) => {
+                    let folded = crate::scim::user::fold(address);
+                    conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM users u WHERE u.user_name_key = ?1 AND u.deleted_at IS NULL
+                         UNION
+                         SELECT {COLUMNS} FROM user_emails e JOIN users u ON u.seq = e.user_seq
+                         WHERE e.value_key = ?1 AND u.deleted_at IS NULL
+                         LIMIT 3"
+                    ))?
+                    .query_map([folded], session_user)?
+                    .collect::<Result<_, _>>()?
+                }
+            };
+            found.dedup_by(|a, b| a.0.id == b.0.id);
+            Ok(match found.len() {
+                0 => SignInMatch::Missing,
+                1 => {
+                    let (user, active) = found.remove(0);
+                    SignInMatch::Found { user, active }
+                }
+                _ => SignInMatch::Ambiguous,
+            })
+        })
+        .await
+    }
+
+    /// Whether the live, active user `user_id` is in the group named `group` (directly or nested).
+    pub async fn user_in_group(&self, user_id: &str, group: &str) -> Result<bool, StoreError> {
+        let (user_id, key) = (user_id.to_owned(), crate::scim::user::fold(group));
+        self.read(move |conn| {
+            Ok(conn.prepare_cached(&in_group_sql())?.query_row(params![user_id, key], |row| row.get(0))?)
+        })
+        .await
+    }
+
+    /// Stores a new session of `user`, signed in through the identity provider, and records the sign-in
+    /// by `actor` (the user) in the same write. `sealed` is the ID token, sealed with the session's key.
+    pub async fn create_user_session(
+        &self,
+        actor: &Actor,
+        id_hash: String,
+        user: &SessionUser,
+        at: OffsetDateTime,
+        lifetime: Duration,
+        details: serde_json::Value,
+        sealed: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let (user, actor) = (user.clone(), actor.clone());
+        self.write(move |conn| {
+            let now = format_time(at);
+            let expires_at = format_time(at + lifetime);
+            conn.prepare_cached(
+                "INSERT INTO user_sessions (id_hash, user_id, created_at, last_seen_at, expires_at, id_token_sealed)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+            )?
+            .execute(params![id_hash, user.id, now, expires_at, sealed])?;
+            let mut details = details;
+            details["expiresAt"] = serde_json::Value::from(expires_at);
+            let entry = Entry::new(
+                Action::SignedIn,
+                Some(Target::new("user", user.id.clone(), user.user_name.clone())),
+                details,
+            );
+            audit::append(conn, &actor, &entry)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The session with this id hash, of either kind, if it is still valid at `at`. A user's session is
+    /// valid only while the user is active and not deleted; `admin_group` decides, on this read, whether
+    /// they are an admin. Nothing of this is cached: SCIM changes apply to the very next request.
+    pub async fn any_session(
+        &self,
+        id_hash: String,
+        at: OffsetDateTime,
+        idle: Duration,
+        admin_group: Option<String>,
+    ) -> Result<Option<AnySession>, StoreError> {
+        if let Some(admin) = self.session(id_hash.clone(), at, idle).await? {
+            return Ok(Some(AnySession::Admin(admin)));
+        }
+        let group_key = admin_group.as_deref().map(crate::scim::user::fold);
+        self.read(move |conn| {
+            let found = conn
+                .prepare_cached(
+                    "SELECT u.id, u.user_name, u.display_name, u.created_at, u.active, s.expires_at, s.last_seen_at
+                     FROM user_sessions s JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL
+                     WHERE s.id_hash = ?1",
+                )?
+                .query_row([&id_hash], |row| {
+                    let (user, active) = session_user(row)?;
+                    Ok((user, active, row.get::<_, String>(5)?, row.get::<_, String>(6)?))
+                })
+                .optional()?;
+            let Some((user, active, expires_at, last_seen)) = found else { return Ok(None) };
+            let (Some(expires), Some(last_seen)) = (parse_time(&expires_at), parse_time(&last_seen)) else {
+                return Ok(None);
+            };
+            if !active || expires <= at || last_seen + idle <= at {
+                return Ok(None);
+            }
+            let admin = match &group_key {
+                Some(key) => {
+                    conn.prepare_cached(&in_group_sql())?.query_row(params![user.id, key], |row| row.get(0))?
+                }
+                None => false,
+            };
+            Ok(Some(AnySession::User(UserSessionRecord { user, admin, expires_at, last_seen })))
+        })
+        .await
+    }
+
+    /// Records that a user's session was used at `at`.
+    pub async fn touch_user_session(&self, id_hash: String, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached("UPDATE user_sessions SET last_seen_at = ?2 WHERE id_hash = ?1")?
+                .execute(params![id_hash, format_time(at)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Ends a user's session (sign-out by `actor`, the user) and records it; answers the sealed ID token
+    /// kept for RP-initiated logout.
+    pub async fn delete_user_session(&self, actor: &Actor, id_hash: String) -> Result<Option<Vec<u8>>, StoreError> {
+        let actor = actor.clone();
+        self.write(move |conn| {
+            let ended: Option<Option<Vec<u8>>> = conn
+                .prepare_cached("DELETE FROM user_sessions WHERE id_hash = ?1 RETURNING id_token_sealed")?
+                .query_row([id_hash], |row| row.get(0))
+                .optional()?;
+            if ended.is_some() {
+                let target = Target { kind: "user".into(), id: actor.id.clone(), name: actor.name.clone() };
+                audit::append(conn, &actor, &Entry::new(Action::SignedOut, Some(target), serde_json::json!(null)))?;
+            }
+            Ok(ended.flatten())
+        })
+        .await
+    }
+}

@@ -176,6 +176,10 @@ impl Store {
                 },
             ])?;
             replace_emails(conn, seq, &draft.email_keys)?;
+            if !draft.active {
+                // Deactivation ends the person's sign-ins for good: reactivation needs a new sign-in.
+                end_sign_ins(conn, &current.id)?;
+            }
             let (old, new) =
                 (super::words::user_texts(&current.attributes), super::words::user_texts(&draft.attributes));
             super::words::reindex(conn, super::words::Kind::User, seq, old, new)?;
@@ -206,6 +210,7 @@ impl Store {
             conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
             super::words::forget(conn, super::words::Kind::User, seq, super::words::user_texts(&current.attributes))?;
             super::groups::forget_member(conn, &current.id)?;
+            end_sign_ins(conn, &current.id)?;
             let user_name = current.attributes.get("userName").and_then(Value::as_str).unwrap_or_default();
             let target = Some(Target::new("user", current.id.clone(), user_name));
             audit::append(conn, &actor, &Entry::new(Action::UserDeleted, target, json!(null)))?;
@@ -327,5 +332,11 @@ fn insert_emails(conn: &Connection, seq: i64, keys: &[String]) -> Result<(), Sto
         conn.prepare_cached("INSERT INTO user_emails (user_seq, value_key) VALUES (?1, ?2)")?
             .execute(params![seq, key])?;
     }
+    Ok(())
+}
+
+/// Ends every session of user `id` signed in through the identity provider (deactivated or deleted).
+fn end_sign_ins(conn: &rusqlite::Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM user_sessions WHERE user_id = ?1")?.execute([id])?;
     Ok(())
 }

@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod membership;
 mod metrics;
+mod oidc;
 mod platform;
 mod scim_client;
 mod sharing;

@@ -38,10 +38,22 @@ impl TestServer {
 
     /// Starts a server whose configuration `adjust` may change first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_bound(|config, _| adjust(config)).await
+    }
+
+    /// Starts a server whose configuration `adjust` may change first, knowing the address it will listen
+    /// on (for settings that name it, such as `--public-url`).
+    pub async fn start_bound(adjust: impl FnOnce(&mut Config, SocketAddr)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        TestServer::start_listening(listener, |config| adjust(config, addr)).await
+    }
+
+    /// Starts a server on `listener` (bound by the caller, who may have told others its address).
+    pub async fn start_listening(listener: tokio::net::TcpListener, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::with_data_dir(dir.path());
         adjust(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let server = scimbox::Server::start(config, listener).await.expect("server starts");
         let addr = server.local_addr();
         let store = server.store().clone();

@@ -78,6 +78,11 @@ struct PasswordChange {
 
 /// `POST /admin/api/password`: changes the caller's own password; their other sessions end.
 pub async fn change_password(app: &App, caller: &Caller, request: Request<Incoming>) -> ApiResult {
+    if caller.through_provider {
+        return Err(ApiError::bad_request(
+            "you signed in through the identity provider: your password is kept there, not in scimbox",
+        ));
+    }
     let address = client_ip(&request);
     let PasswordChange { current_password, new_password } = body(request).await?;
     // A stolen session must not become a way to guess the password: wrong current passwords count

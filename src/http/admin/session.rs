@@ -22,7 +22,7 @@ use crate::http::App;
 use crate::http::json_api::{ApiError, ApiResult, answer, body, no_content};
 use crate::http::reply::Body;
 use crate::http::request::client_ip;
-use crate::http::session::{COOKIE, Caller, ID_BYTES, csrf_for, duration, hash_id};
+use crate::http::session::{COOKIE, Caller, ID_BYTES, SignedIn, csrf_for, duration, hash_id};
 use crate::store::{AdminRecord, StoreError};
 
 /// Longest admin user name.
@@ -34,11 +34,11 @@ pub fn admin_json(admin: &AdminRecord) -> serde_json::Value {
 }
 
 /// Whether the page is served over HTTPS, directly or behind a proxy named by `--public-url`.
-fn secure(app: &App) -> bool {
+pub(crate) fn secure(app: &App) -> bool {
     app.config.tls.is_some() || app.config.public_url.as_ref().is_some_and(|url| url.as_str().starts_with("https:"))
 }
 
-fn cookie(app: &App, value: &str, max_age: u64) -> HeaderValue {
+pub(crate) fn cookie(app: &App, value: &str, max_age: u64) -> HeaderValue {
     let secure = if secure(app) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("scimbox_session=; Path=/; Max-Age=0"))
@@ -110,6 +110,13 @@ struct SignIn {
 pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
     let address = client_ip(&request);
     let SignIn { username, password } = body(request).await?;
+    if !app.config.admin.password_sign_in {
+        let provider = app.oidc.as_ref().map_or("the identity provider", |p| p.settings().display_name.as_str());
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("sign-in with a password is turned off here; sign in with {provider}"),
+        ));
+    }
     let username = username.trim().to_owned();
     if username.is_empty() || password.is_empty() {
         return Err(ApiError::bad_request("enter a user name and a password"));
@@ -142,42 +149,88 @@ pub async fn login(app: &App, request: Request<Incoming>) -> ApiResult {
     }
 }
 
-/// `POST /admin/api/logout`: ends the session and clears the cookie.
-pub async fn logout(app: &App, caller: &Caller) -> ApiResult {
-    app.store.delete_session(&caller.actor(), caller.session_hash.clone()).await?;
-    let mut response = no_content();
+/// `POST /admin/api/logout`, for any session: ends it and clears the cookie. For someone signed in
+/// through the identity provider, the answer offers the provider's sign-out (RP-initiated logout) when
+/// it has one.
+pub async fn logout(app: &App, request: &Request<Incoming>, signed: &SignedIn) -> ApiResult {
+    let provider_sign_out = match signed {
+        SignedIn::Admin(caller) if !caller.through_provider => {
+            app.store.delete_session(&caller.actor(), caller.session_hash.clone()).await?;
+            None
+        }
+        _ => {
+            let sealed = app.store.delete_user_session(&signed.actor(), signed.session_hash().to_owned()).await?;
+            let id_token = match (crate::http::session::session_id(request.headers()), sealed) {
+                (Some(id), Some(sealed)) => crate::http::oidc::unseal(&id, &sealed),
+                _ => None,
+            };
+            match &app.oidc {
+                Some(provider) => provider.end_session_url(id_token.as_deref()).await,
+                None => None,
+            }
+        }
+    };
+    let mut response = match provider_sign_out {
+        Some(url) => answer(StatusCode::OK, &json!({ "providerSignOut": url })),
+        None => no_content(),
+    };
     response.headers_mut().insert(header::SET_COOKIE, cookie(app, "", 0));
     Ok(response)
 }
 
-/// `GET /admin/api/me`: who is signed in, and the CSRF token the page sends with changes.
-pub fn me(caller: &Caller) -> Response<Body> {
-    answer(
-        StatusCode::OK,
-        &json!({ "admin": admin_json(&caller.admin), "csrfToken": caller.csrf_token, "expiresAt": caller.expires_at }),
-    )
+/// The signed-in person as the page sees them: the admin (if they are one), the provisioned user (if
+/// they signed in through the identity provider), and how to sign in.
+fn session_json(app: &App, signed: Option<&SignedIn>) -> serde_json::Value {
+    let (admin, user, csrf, expires) = match signed {
+        Some(SignedIn::Admin(caller)) => {
+            let mut admin = admin_json(&caller.admin);
+            admin["throughProvider"] = json!(caller.through_provider);
+            let user =
+                caller.through_provider.then(|| json!({ "id": caller.admin.id, "userName": caller.admin.username }));
+            (Some(admin), user, Some(&caller.csrf_token), Some(&caller.expires_at))
+        }
+        Some(SignedIn::User(person)) => (
+            None,
+            Some(
+                json!({ "id": person.user.id, "userName": person.user.user_name, "displayName": person.user.display_name }),
+            ),
+            Some(&person.csrf_token),
+            Some(&person.expires_at),
+        ),
+        None => (None, None, None, None),
+    };
+    let mut value = json!({ "admin": admin, "user": user, "signIn": sign_in_json(app) });
+    if let (Some(csrf), Some(expires)) = (csrf, expires) {
+        value["csrfToken"] = json!(csrf);
+        value["expiresAt"] = json!(expires);
+    }
+    value
 }
 
-/// `GET /admin/api/session`, open: who is signed in (with the CSRF token), or `"admin": null`, and whether
-/// the first admin is still to be created. Always 200 when the store answers, so that a signed-out page
-/// load asks nothing the browser reports as a failed request.
+/// How people sign in here: with a password, through the identity provider, or both.
+fn sign_in_json(app: &App) -> serde_json::Value {
+    let provider = app.oidc.as_ref().map(|p| json!({ "name": p.settings().display_name, "start": "/auth/oidc/start" }));
+    json!({ "password": app.config.admin.password_sign_in, "provider": provider })
+}
+
+/// `GET /admin/api/me`: who is signed in, and the CSRF token the page sends with changes.
+pub fn me(app: &App, caller: &Caller) -> Response<Body> {
+    answer(StatusCode::OK, &session_json(app, Some(&SignedIn::Admin(caller.clone()))))
+}
+
+/// `GET /admin/api/session`, open: who is signed in (with the CSRF token), or `"admin": null` and
+/// `"user": null`, how to sign in, and whether the first admin is still to be created. Always 200 when
+/// the store answers, so that a signed-out page load asks nothing the browser reports as a failed request.
 pub async fn current(app: &App, request: &Request<Incoming>) -> ApiResult {
     let setup_needed = app.store.admin_count().await? == 0;
-    match crate::http::session::authenticate(app, request).await {
-        Ok(caller) => Ok(answer(
-            StatusCode::OK,
-            &json!({
-                "admin": admin_json(&caller.admin),
-                "csrfToken": caller.csrf_token,
-                "expiresAt": caller.expires_at,
-                "setupNeeded": setup_needed,
-            }),
-        )),
-        Err(error) if error.status == StatusCode::UNAUTHORIZED => {
-            Ok(answer(StatusCode::OK, &json!({ "admin": null, "setupNeeded": setup_needed })))
-        }
-        Err(error) => Err(error),
-    }
+    let signed = match crate::http::session::signed_in(app, request).await {
+        Ok(signed) => Some(signed),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => None,
+        Err(error) => return Err(error),
+    };
+    let mut value = session_json(app, signed.as_ref());
+    value["setupNeeded"] = json!(setup_needed);
+    Ok(answer(StatusCode::OK, &value))
 }
 
 fn setup_done() -> ApiError {

@@ -43,6 +43,21 @@ pub fn integration<B>(app: &App, request: &Request<B>) -> ApiResult {
         &json!({
             "scimBaseUrl": format!("{base}/scim/v2"),
             "publicUrlConfigured": app.config.public_url.is_some(),
+            "signIn": app.oidc.as_ref().map(|provider| {
+                let settings = provider.settings();
+                json!({
+                    "name": settings.display_name,
+                    "issuer": settings.issuer,
+                    "clientId": settings.client_id,
+                    "redirectUri": provider.redirect_uri(),
+                    "signOutRedirectUri": provider.signed_out_uri(),
+                    "initiateLoginUri": format!("{base}/auth/oidc/start"),
+                    "scopes": settings.scopes,
+                    "matchClaim": settings.matching.claim(),
+                    "adminGroup": settings.admin_group,
+                    "passwordSignIn": app.config.admin.password_sign_in,
+                })
+            }),
         }),
     ))
 }
