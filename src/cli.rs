@@ -737,4 +737,51 @@ mod tests {
         assert!(parse(&["scimbox", "token", "create", "--name", "x", "--expires-in-days", "0"]).is_err());
         assert!(parse(&["scimbox", "serve", "--public-url", "https://scim.example.com/"]).is_ok());
     }
+
+    #[test]
+    fn the_client_secret_comes_from_a_file_or_the_environment_never_from_argv() {
+        let serve = |args: &[&str]| -> Result<Config, String> {
+            let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+            let Command::Serve(args) = cli.command else { panic!("not serve") };
+            serve_config(*args).map_err(|e| e.to_string())
+        };
+        let base = [
+            "scimbox",
+            "serve",
+            "--public-url",
+            "https://scimbox.example.com",
+            "--oidc-issuer",
+            "https://corp.okta.com",
+        ];
+        // The issuer and the client id go together.
+        assert!(serve(&base).unwrap_err().contains("oidc-client-id"));
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cr3t-from-a-file\n").unwrap();
+        let mut args: Vec<&str> = base.to_vec();
+        let secret_path = secret.to_str().unwrap();
+        args.extend([
+            "--oidc-client-id",
+            "0oa1",
+            "--oidc-client-secret-file",
+            secret_path,
+            "--oidc-admin-group",
+            "scimbox admins",
+        ]);
+        let config = serve(&args).unwrap();
+        let oidc = config.oidc.expect("sign-in is on");
+        assert_eq!(oidc.client_secret, "s3cr3t-from-a-file", "read from the file, the newline left out");
+        assert_eq!(oidc.matching, Matching::ExternalId("sub".into()));
+        assert_eq!(oidc.admin_group.as_deref(), Some("scimbox admins"));
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        // There is no flag that takes the secret itself.
+        let mut inline = base.to_vec();
+        inline.extend(["--oidc-client-id", "0oa1", "--oidc-client-secret", "x"]);
+        assert!(serve(&inline).unwrap_err().contains("--oidc-client-secret"));
+        // Without --public-url there is no redirect URI to give the provider.
+        let mut no_url = vec!["scimbox", "serve", "--oidc-issuer", "https://corp.okta.com", "--oidc-client-id", "0oa1"];
+        no_url.extend(["--oidc-client-secret-file", secret_path]);
+        assert!(serve(&no_url).unwrap_err().contains("--public-url"));
+        assert!(env_names().iter().any(|name| name == CLIENT_SECRET_ENV));
+    }
 }

@@ -6,10 +6,13 @@ import { h, announce, clearFieldErrors, confirmDialog, errorBox, field, fieldErr
 
 export async function render(main) {
   const list = h('div', {}, loading());
+  // Someone signed in through the identity provider is an admin by group membership there, and has no
+  // password here to change.
+  const throughProvider = Boolean(currentAdmin()?.throughProvider);
   main.append(
-    pageHeader('Admins', h('p', { class: 'page-lead' }, 'People who can sign in to this page. Use `scimbox admin create` on the server if every admin is locked out.')),
-    h('section', { class: 'card', 'aria-labelledby': 'admins-title' }, h('h2', { id: 'admins-title' }, 'Admins'), list),
-    h('div', { class: 'columns' }, addAdminForm(list), passwordForm()));
+    pageHeader('Admins', h('p', { class: 'page-lead' }, 'Local admin accounts: they sign in with a password, beside the members of the identity provider\'s admin group (Integrations). Use `scimbox admin create` on the server if every admin is locked out.')),
+    h('section', { class: 'card', 'aria-labelledby': 'admins-title' }, h('h2', { id: 'admins-title' }, 'Local admin accounts'), list),
+    h('div', { class: 'columns' }, addAdminForm(list), throughProvider ? null : passwordForm()));
   await loadAdmins(list);
 }
 

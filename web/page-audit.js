@@ -30,7 +30,8 @@ function named(kind, id, name) {
 
 function actorCell(actor) {
   const kinds = { admin: 'admin', token: 'token', cli: 'command line', server: 'scimbox', anonymous: 'not signed in' };
-  const who = actor.kind === 'admin' || actor.kind === 'token'
+  // A user as actor signed in through the identity provider.
+  const who = ['admin', 'token', 'user'].includes(actor.kind)
     ? named(actor.kind, actor.id, actor.name)
     : h('span', {}, h('span', { class: 'muted' }, `${kinds[actor.kind] || actor.kind} `), actor.name || '');
   return h('td', {}, who, actor.address ? h('div', { class: 'muted mono small' }, actor.address) : null);
@@ -55,7 +56,10 @@ function describe(record) {
     }
     case 'user.changed': return Object.entries(d).map(([k, v]) => (typeof v === 'object' && v ? `${k}: ${v.from} → ${v.to}` : `${k} ${v}`)).join(', ');
     case 'session.locked_out': case 'token.locked_out': return `locked for ${d.lockedForSeconds} s`;
-    case 'session.sign_in_failed': return d.knownName ? 'wrong password' : 'unknown user name';
+    case 'session.sign_in_failed':
+      if (d.method === 'oidc') return `${d.method.toUpperCase()} refused: ${d.reason}${d.claim ? ` (${d.claim} ${d.value})` : ''}${d.error ? ` (${d.error})` : ''}`;
+      return d.knownName ? 'wrong password' : 'unknown user name';
+    case 'session.signed_in': return d.method === 'oidc' ? `through the identity provider${d.admin ? ', as an admin' : ''}` : '';
     case 'session.expired': return d.reason === 'idle' ? 'idle too long' : 'lifetime reached';
     case 'token.created': return `scope ${d.scope}, ${d.expiresAt ? `expires ${new Date(d.expiresAt).toLocaleDateString()}` : 'never expires'}`;
     case 'token.revoked': case 'token.expired': return d.scope ? `scope ${d.scope}` : '';

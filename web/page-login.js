@@ -32,7 +32,7 @@ export async function render(main, { query }) {
     card.append(h('p', { class: 'notice' }, 'Sign-in is turned off: scimbox was started with --password-sign-in false and no identity provider. Run it with --oidc-issuer, or turn password sign-in back on.'));
     return;
   }
-  if (setupNeeded()) {
+  if (setupNeeded() && !options.provider) {
     card.append(h('p', { class: 'notice' }, 'No admin exists yet. Open the setup link that `scimbox serve` printed, or run `scimbox admin create --username NAME` on the server.'));
   }
   const username = h('input', { id: 'login-username', name: 'username', autocomplete: 'username', required: true });

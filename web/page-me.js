@@ -42,7 +42,7 @@ export async function render(main, { query, isCurrent }) {
           h('td', {}, levelLabel(a.access.level)), h('td', {}, reasonText(a.access.via))))),
       data.totalResults > state.count ? pager({ start: state.start, count: state.count, total: data.totalResults, label: 'My access',
         onPage: async (start, count) => { state.start = start; state.count = count; await load(); } }) : null];
-    assets.replaceChildren(h('h2', { id: 'my-assets-title' }, 'What you can reach'), ...[body].flat());
+    assets.replaceChildren(h('h2', { id: 'my-assets-title' }, 'What you can reach'), ...[body].flat().filter(Boolean));
   };
   await load();
 }

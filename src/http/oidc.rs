@@ -48,7 +48,7 @@ use super::session::{self, ID_BYTES};
 use crate::audit::{Action, Actor, Entry, Target};
 use crate::config::{Matching, OidcSettings, PublicUrl};
 use crate::credentials;
-use crate::store::{SessionUser, SignInKey, SignInMatch};
+use crate::store::{NewUserSession, SessionUser, SignInKey, SignInMatch};
 
 /// The cookie that binds a pending sign-in to the browser that started it.
 const BINDING_COOKIE: &str = "scimbox_oidc";
@@ -164,9 +164,9 @@ struct Refusal {
     status: StatusCode,
     message: String,
     /// The user the refusal concerns, once the ID token was verified.
-    user: Option<SessionUser>,
-    /// What the page may say about the matching claim (only from a verified token).
-    detail: Option<Value>,
+    user: Option<Box<SessionUser>>,
+    /// What the audit record says of the matching claim (only from a verified token).
+    detail: Option<Box<Value>>,
 }
 
 impl Refusal {
@@ -491,7 +491,7 @@ async fn sign_in(app: &App, provider: &Provider, request: &Request<Incoming>) ->
                 "The identity provider did not sign you in ({code}). If you think you should have access, ask an admin to assign you to scimbox in the identity provider."
             ),
         );
-        refusal.detail = Some(json!({ "error": code }));
+        refusal.detail = Some(Box::new(json!({ "error": code })));
         return Err(refusal);
     }
     let Some(code) = params.code else {
@@ -591,7 +591,7 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
                     "email-unverified",
                     "The identity provider does not say your e-mail address is verified, so scimbox cannot use it to find your account.",
                 );
-                refusal.detail = Some(json!({ "claim": claim, "value": value }));
+                refusal.detail = Some(Box::new(json!({ "claim": claim, "value": value })));
                 return Err(refusal);
             }
             SignInKey::Email(value.clone())
@@ -605,11 +605,11 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
             "scimbox cannot read its database right now. Try again in a minute.",
         )
     })?;
-    let detail = Some(json!({ "claim": claim, "value": value }));
+    let detail = Some(Box::new(json!({ "claim": claim, "value": value })));
     match found {
         SignInMatch::Found { user, active: true } => Ok(user),
         SignInMatch::Found { user, active: false } => Err(Refusal {
-            user: Some(user),
+            user: Some(Box::new(user)),
             detail,
             ..Refusal::token(
                 "deactivated",
@@ -662,10 +662,8 @@ async fn start_session(
     let actor = Actor::user(&user.id, &user.user_name, address);
     let sealed = seal(&id, &id_token.to_string());
     let details = json!({ "method": "oidc", "admin": admin });
-    app.store
-        .create_user_session(&actor, session::hash_id(&id), &user, now, lifetime, details, sealed)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
+    let new = NewUserSession { id_hash: session::hash_id(&id), user: user.clone(), at: now, lifetime, details, sealed };
+    app.store.create_user_session(&actor, new).await.map_err(|e| failed(e.to_string()))?;
     tracing::info!(user = %user.user_name, admin, "signed in through the identity provider");
     let mut response = reply::with_body(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
     let headers = response.headers_mut();
@@ -720,7 +718,7 @@ async fn refuse(app: &App, address: Option<IpAddr>, refusal: Refusal) -> Respons
         };
         let target = refusal.user.as_ref().map(|u| Target::new("user", u.id.clone(), u.user_name.clone()));
         let mut details = json!({ "method": "oidc", "reason": refusal.reason });
-        if let Some(Value::Object(extra)) = &refusal.detail {
+        if let Some(Value::Object(extra)) = refusal.detail.as_deref() {
             for (key, value) in extra {
                 details[key] = value.clone();
             }

@@ -42,7 +42,7 @@ pub use audit::{AuditPage, AuditQuery, Verification, appended as audit_records_a
 pub use directory::{
     DeletedUser, DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryPage, DirectoryQuery, DirectoryUser,
 };
-pub use sessions::{AnySession, SessionRecord, SessionUser, SignInKey, SignInMatch, UserSessionRecord};
+pub use sessions::{AnySession, NewUserSession, SessionRecord, SessionUser, SignInKey, SignInMatch, UserSessionRecord};
 pub use tokens::{RevokeOutcome, TOKEN_EPOCH_TRUSTED_FOR, TokenAuthRow, TokenEpoch, TokenRecord};
 pub use users::{PasswordChange, Precondition};
 pub use writer::{CommitObserver, WriterHold, WriterStats};

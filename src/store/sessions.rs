@@ -123,6 +123,20 @@ pub struct SessionUser {
     pub created_at: String,
 }
 
+/// What a new session of a person signed in through the identity provider holds.
+#[derive(Debug, Clone)]
+pub struct NewUserSession {
+    /// The hex SHA-256 of the session id.
+    pub id_hash: String,
+    pub user: SessionUser,
+    pub at: OffsetDateTime,
+    pub lifetime: Duration,
+    /// What the sign-in record says (how, whether an admin).
+    pub details: serde_json::Value,
+    /// The ID token, sealed with the session's key.
+    pub sealed: Option<Vec<u8>>,
+}
+
 /// A live session of a person signed in through the identity provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSessionRecord {
@@ -224,19 +238,11 @@ impl Store {
         .await
     }
 
-    /// Stores a new session of `user`, signed in through the identity provider, and records the sign-in
-    /// by `actor` (the user) in the same write. `sealed` is the ID token, sealed with the session's key.
-    pub async fn create_user_session(
-        &self,
-        actor: &Actor,
-        id_hash: String,
-        user: &SessionUser,
-        at: OffsetDateTime,
-        lifetime: Duration,
-        details: serde_json::Value,
-        sealed: Option<Vec<u8>>,
-    ) -> Result<(), StoreError> {
-        let (user, actor) = (user.clone(), actor.clone());
+    /// Stores a new session of a user signed in through the identity provider, and records the sign-in by
+    /// `actor` (the user) in the same write.
+    pub async fn create_user_session(&self, actor: &Actor, session: NewUserSession) -> Result<(), StoreError> {
+        let actor = actor.clone();
+        let NewUserSession { id_hash, user, at, lifetime, details, sealed } = session;
         self.write(move |conn| {
             let now = format_time(at);
             let expires_at = format_time(at + lifetime);

@@ -954,14 +954,20 @@ async fn each_token_shows_whether_its_provider_is_connected() {
 async fn the_session_route_answers_signed_out_loads_without_an_error_status() {
     let server = AdminServer::start().await;
     let before: Value = server.api(Method::GET, "session", None).send().await.unwrap().json().await.unwrap();
-    assert_eq!(before, json!({"admin": null, "setupNeeded": true}));
+    let sign_in = json!({"password": true, "provider": null});
+    assert_eq!(before, json!({"admin": null, "user": null, "signIn": sign_in, "setupNeeded": true}));
     let session = server.set_up("root").await;
     let signed_out = server.api(Method::GET, "session", None).send().await.unwrap();
     assert_eq!(signed_out.status(), StatusCode::OK);
-    assert_eq!(signed_out.json::<Value>().await.unwrap(), json!({"admin": null, "setupNeeded": false}));
+    assert_eq!(
+        signed_out.json::<Value>().await.unwrap(),
+        json!({"admin": null, "user": null, "signIn": sign_in, "setupNeeded": false})
+    );
     let signed_in: Value =
         server.api(Method::GET, "session", Some(&session)).send().await.unwrap().json().await.unwrap();
     assert_eq!(signed_in["admin"]["username"], "root");
+    assert_eq!(signed_in["admin"]["throughProvider"], false);
+    assert_eq!(signed_in["user"], Value::Null, "a local admin is not a provisioned user");
     assert_eq!(signed_in["csrfToken"], session.csrf.as_str());
     let post = server.api(Method::POST, "session", Some(&session)).send().await.unwrap();
     error(post, StatusCode::METHOD_NOT_ALLOWED).await;

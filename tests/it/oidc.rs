@@ -684,6 +684,22 @@ fn hash(password: &str) -> String {
 }
 
 #[tokio::test]
+async fn an_unreachable_provider_is_a_clear_page_and_provisioning_goes_on() {
+    // Nothing listens on the discard port: discovery fails when someone signs in, not at start-up.
+    let server = TestServer::start_bound(|config, addr| {
+        config.public_url = Some(scimbox::config::PublicUrl::parse(&format!("http://{addr}")).unwrap());
+        config.oidc = Some(settings("http://127.0.0.1:9", "sub"));
+    })
+    .await;
+    let answer = server.client.get(server.url("/auth/oidc/start")).send().await.unwrap();
+    let (status, reason, _) = refusal(answer).await;
+    assert_eq!((status, reason.as_str()), (StatusCode::BAD_GATEWAY, "provider-unavailable"));
+    let token = server.token(Scope::Scim).await;
+    let users = server.client.get(server.url("/scim/v2/Users")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn without_a_provider_the_sign_in_routes_say_so() {
     let server = TestServer::start().await;
     let answer = server.client.get(server.url("/auth/oidc/start")).send().await.unwrap();
@@ -694,4 +710,110 @@ async fn without_a_provider_the_sign_in_routes_say_so() {
     let session: Value =
         server.client.get(server.url("/admin/api/session")).send().await.unwrap().json().await.unwrap();
     assert_eq!(session["signIn"], json!({"password": true, "provider": null}));
+}
+
+/// The whole journey in Chromium: an admin-group member signs in with the provider's button and lands on
+/// the admin page (with My access beside it), signs out here and at the provider; a plain person signs in
+/// and sees only My access; deactivation over SCIM signs them out; a refused sign-in shows its page.
+/// axe-core checks every page on the way, and the console stays free of errors until the deactivation
+/// (whose 401 is the point).
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_browser_an_admin_and_a_person_sign_in_with_okta() {
+    use crate::browser::{
+        assert_accessible, assert_no_console_errors, browser, click, path, screenshot, start_driver, type_into,
+        wait_for, wait_for_path, wait_for_text,
+    };
+    use fantoccini::Locator;
+
+    let world = World::start().await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+
+    // The sign-in page offers the provider beside the break-glass password form.
+    client.goto(&world.server().url("/users")).await.unwrap();
+    wait_for_path(&client, "/login").await;
+    let button = wait_for(&client, "#provider-sign-in").await;
+    assert_eq!(button.text().await.unwrap(), "Sign in with Okta");
+    wait_for(&client, "#login-username").await;
+    assert_accessible(&client, "the sign-in page with Okta").await;
+    screenshot(&client, "oidc-01-sign-in").await;
+
+    // Ada, in the admin group: the provider's form, then the page she asked for.
+    button.click().await.unwrap();
+    type_into(&client, "#login", ADA.sub).await;
+    click(&client, "#sign-in").await;
+    wait_for_path(&client, "/users").await;
+    wait_for_text(&client, GRACE.email).await;
+    assert_eq!(wait_for(&client, "#account-name").await.text().await.unwrap(), ADA.email);
+    assert_no_console_errors(&driver, &client, "after an admin's sign-in").await;
+
+    // The Integrations page's Okta sign-in section names the redirect URI to paste into Okta.
+    client.goto(&world.server().url("/integrations")).await.unwrap();
+    let redirect = wait_for(&client, "#oidc-redirect-uri").await;
+    let value = redirect.prop("value").await.unwrap().unwrap_or_default();
+    let text = if value.is_empty() { redirect.text().await.unwrap() } else { value };
+    assert_eq!(text, world.server().url("/auth/oidc/callback"));
+    wait_for_text(&client, "Members of the group").await;
+    assert_accessible(&client, "Integrations with the Okta sign-in section").await;
+    client.execute("document.getElementById('okta-sign-in').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "oidc-02-integrations").await;
+
+    // Her own access, beside the admin pages.
+    client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    click(&client, "a[data-nav='me']").await;
+    wait_for_path(&client, "/me").await;
+    wait_for_text(&client, "Ada's private notebook").await;
+    wait_for_text(&client, "scimbox admins").await;
+    assert_no_console_errors(&driver, &client, "on an admin's My access").await;
+
+    // Signing out here offers signing out at the provider too, which comes back to the sign-in page.
+    click(&client, "#sign-out").await;
+    wait_for(&client, "#signed-out").await;
+    let provider_sign_out = wait_for(&client, "#provider-sign-out").await;
+    assert_eq!(provider_sign_out.text().await.unwrap(), "Also sign out of Okta");
+    assert_accessible(&client, "the sign-in page after signing out").await;
+    provider_sign_out.click().await.unwrap();
+    click(&client, "#sign-out").await; // the provider's own confirmation
+    wait_for_path(&client, "/login").await;
+    wait_for(&client, "#provider-sign-in").await;
+
+    // Grace, who is not an admin: My access only.
+    click(&client, "#provider-sign-in").await;
+    type_into(&client, "#login", GRACE.sub).await;
+    click(&client, "#sign-in").await;
+    wait_for_path(&client, "/me").await;
+    wait_for_text(&client, "Churn model").await;
+    wait_for_text(&client, "through group Data Science").await;
+    let row = wait_for(&client, &format!("tr[data-asset='{}']", world.capsule)).await;
+    assert!(row.text().await.unwrap().contains("Editor"));
+    let hidden_assets = client.find_all(Locator::Css("tr[data-asset]")).await.unwrap().len();
+    assert_eq!(hidden_assets, 1, "only what Grace can reach");
+    let admin_nav = client.execute("return document.getElementById('admin-nav').hidden", vec![]).await.unwrap();
+    assert_eq!(admin_nav, json!(true), "no admin navigation");
+    assert_accessible(&client, "My access").await;
+    assert_no_console_errors(&driver, &client, "on a person's My access").await;
+    screenshot(&client, "oidc-03-my-access").await;
+    client.goto(&world.server().url("/users")).await.unwrap();
+    wait_for_path(&client, "/me").await;
+
+    // Okta deactivates Grace: her next request ends the session.
+    let (status, _) = world
+        .scim
+        .patch(&format!("/Users/{}", world.grace), json!([{"op": "replace", "path": "active", "value": false}]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    client.refresh().await.unwrap();
+    wait_for_path(&client, "/login").await;
+
+    // Signing in again is refused with a page that says why.
+    click(&client, "#provider-sign-in").await;
+    let refusal = wait_for(&client, "#refusal").await;
+    assert_eq!(refusal.attr("data-reason").await.unwrap().as_deref(), Some("deactivated"));
+    assert!(refusal.text().await.unwrap().contains("deactivated"));
+    assert_accessible(&client, "the refusal page").await;
+    screenshot(&client, "oidc-04-refused").await;
+    click(&client, "a[href='/login']").await;
+    wait_for_path(&client, "/login").await;
+    assert_eq!(path(&client).await, "/login");
 }
