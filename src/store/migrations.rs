@@ -57,3 +57,55 @@ pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<Option<Migrate
     let after = applied_version(conn).map_err(|e| failed(e.to_string()))?.unwrap_or(0);
     Ok((before != Some(after)).then_some(Migrated { from: before, to: after }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Action, Actor, Entry};
+
+    /// V14 rebuilds the audit table (to admit the actor kind `user`): a log written before it must keep
+    /// every record, its hash chain, and its append-only triggers.
+    #[tokio::test]
+    async fn the_audit_table_rebuilt_by_v14_keeps_its_records_chain_and_triggers() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(super::super::DATABASE_FILE)).unwrap();
+            migrations::runner().set_target(refinery::Target::Version(13)).run(&mut conn).unwrap();
+            for n in 0..5 {
+                let entry = Entry::new(Action::TokenCreated, None, serde_json::json!({ "n": n }));
+                super::super::audit::append(&conn, &Actor::cli(format!("before-{n}")), &entry).unwrap();
+            }
+            let refused = conn.execute(
+                "INSERT INTO audit (at, actor_kind, action, outcome, details, prev, hash) VALUES ('x', 'user', 'a', 'success', '{}', x'', x'')",
+                [],
+            );
+            assert!(refused.is_err(), "V13 knows no `user` actors");
+        }
+        let store = super::super::Store::open(dir.path()).unwrap();
+        let actor = Actor::user("0190-user", "ada@corp.example", None);
+        store.audit(actor, Entry::new(Action::SignedIn, None, serde_json::json!({ "method": "oidc" }))).await.unwrap();
+        let verified = store.verify_audit().await.unwrap();
+        assert_eq!(verified.broken, None, "the chain runs on across the rebuild");
+        assert!(verified.records >= 7, "the five records, the migration's and the sign-in: {}", verified.records);
+        // On the writer's connection: a reader's would refuse any write for being read-only.
+        store
+            .write(|conn| {
+                let update = conn.execute("UPDATE audit SET details = '{}' WHERE seq = 1", []);
+                assert!(update.is_err(), "still append-only");
+                let bogus = conn.execute(
+                    "INSERT INTO audit (at, actor_kind, action, outcome, details, prev, hash) VALUES ('x', 'bogus', 'a', 'success', '{}', x'', x'')",
+                    [],
+                );
+                assert!(bogus.is_err(), "the CHECK still holds");
+                let indexes: i64 = conn.query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit' AND name LIKE 'audit_%'",
+                    [],
+                    |row| row.get(0),
+                )?;
+                assert_eq!(indexes, 4);
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
