@@ -7,8 +7,14 @@
 #
 # A second baseline, `naive` (also in benches/scimload), answers the lookup scenario with one indexed
 # SQLite read per request and nothing else (no authentication, groups, activity record or log line), on
-# USERS_LARGE users: what "one SQLite read per request" costs on this machine, next to what scimbox's
-# lookups cost.
+# USERS_SMALL and on USERS_LARGE users: what "one SQLite read per request" costs on this machine, next to
+# what scimbox's lookups cost at the same size.
+#
+# Peers, side by side in the same run, when asked for: PEERS="scim2-server" installs scim2-server from
+# PyPI into a virtualenv under target/peers/ (pinned: SCIM2_SERVER_VERSION) and measures its lookups and
+# creates at USERS_SMALL users, seeded over SCIM like scimbox. Any other SCIM server already running on
+# this machine joins with PEER_URLS="name=http://127.0.0.1:PORT/scim/v2 ..." (token: PEER_TOKEN). Peers
+# are never part of CI.
 #
 # Everything listens on and connects to 127.0.0.1 only. The generator and the servers share this
 # machine's cores, so absolute figures say as much about the machine as about scimbox: read the ratios.
@@ -35,6 +41,10 @@ TOTAL_GROUPS=${TOTAL_GROUPS:-10000}
 GROUP_SIZE_SMALL=${GROUP_SIZE_SMALL:-10}
 GROUP_SIZE_LARGE=${GROUP_SIZE_LARGE:-$((USERS_LARGE / 10))}
 SCENARIOS=${SCENARIOS:-lookup import group-patch okta-mix create}
+PEERS=${PEERS:-}
+PEER_URLS=${PEER_URLS:-}
+PEER_TOKEN=${PEER_TOKEN:-load}
+SCIM2_SERVER_VERSION=${SCIM2_SERVER_VERSION:-0.8.3}
 
 began=$SECONDS
 if ! command -v jq >/dev/null; then
@@ -85,9 +95,14 @@ first_line() {
     return 1
 }
 
-# cpu_ticks PID: the user and system CPU time PID has used, in clock ticks.
+# cpu_ticks PID: the user and system CPU time PID has used, in clock ticks (0 for a server this script did
+# not start, such as a peer given by PEER_URLS).
 cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
+    if [[ -n ${1:-} && -r /proc/$1/stat ]]; then
+        awk '{ print $14 + $15 }' "/proc/$1/stat"
+    else
+        echo 0
+    fi
 }
 
 # children_seconds FILE: the user and system CPU seconds of this shell's finished children (`times`, run in
@@ -110,7 +125,7 @@ run_scimload() {
     shift
     echo "-- $name"
     local server_before gen_before
-    server_before=$(cpu_ticks "$pid")
+    server_before=$(cpu_ticks "${pid:-}")
     children_seconds "$work/times"
     gen_before=$(cat "$work/times.seconds")
     if ! "$bin/scimload" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
@@ -119,7 +134,7 @@ run_scimload() {
         return
     fi
     local server_ticks
-    server_ticks=$(($(cpu_ticks "$pid") - server_before))
+    server_ticks=$(($(cpu_ticks "${pid:-}") - server_before))
     children_seconds "$work/times"
     jq -r --argjson ticks "$server_ticks" --argjson hz "$(getconf CLK_TCK)" \
         --argjson gen "$(awk -v a="$gen_before" -v b="$(cat "$work/times.seconds")" 'BEGIN { print b - a }')" '
@@ -210,13 +225,64 @@ level() {
     rm -rf "$data"
 }
 
+# naive LABEL USERS: the naive one-read server on USERS users.
+naive() {
+    local label=$1 users=$2
+    echo "== naive baseline: one SQLite read per lookup, nothing else ($users users)"
+    mkdir -p "$work/data-naive-$label"
+    baseline "naive-$label" naive --users "$users" --data-dir "$work/data-naive-$label" -- \
+        --token unused --seed-users "$users" --scenario lookup
+    rm -rf "$work/data-naive-$label"
+}
+
+# peer NAME URL: lookups and creates against a peer SCIM server at URL, seeded with USERS_SMALL users.
+peer() {
+    local name=$1 url=$2
+    echo "== peer $name: $USERS_SMALL users seeded over SCIM"
+    if ! "$bin/scimload" --base-url "$url" --token "$PEER_TOKEN" --seed-users "$USERS_SMALL" --scenario lookup \
+        --seed-only --connections "$CONNECTIONS" --json "$work/peer-$name-seed.json"; then
+        echo "(seeding $name failed; see above)"
+        return
+    fi
+    run_scimload "peer-$name-lookup" --base-url "$url" --token "$PEER_TOKEN" --seed-users "$USERS_SMALL" --scenario lookup
+    run_scimload "peer-$name-create" --base-url "$url" --token "$PEER_TOKEN" --scenario create
+}
+
+# scim2_server: scim2-server from PyPI in a virtualenv under target/peers/ (in memory: nothing durable),
+# started on a free port; measured with `peer`, then stopped.
+scim2_server() {
+    local venv=target/peers/scim2-server-$SCIM2_SERVER_VERSION
+    if [[ ! -x $venv/bin/scim2-server ]]; then
+        echo "== installing scim2-server $SCIM2_SERVER_VERSION from PyPI into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "scim2-server==$SCIM2_SERVER_VERSION"
+    fi
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$venv/bin/scim2-server" --hostname 127.0.0.1 --port "$port" --bearer-token "$PEER_TOKEN" \
+        >"$work/scim2-server.out" 2>"$work/scim2-server.log" &
+    local pid=$!
+    pids+=("$pid")
+    local line
+    line=$(first_line "$work/scim2-server.out" "$pid")
+    peer scim2-server "${line##* on }"
+    kill "$pid"
+    wait "$pid" || true
+}
+
 echo "== hello-world baseline ($CONNECTIONS connections)"
 baseline hello-before hello -- --scenario hello
-echo "== naive baseline: one SQLite read per lookup, nothing else ($USERS_LARGE users)"
-mkdir -p "$work/data-naive"
-baseline naive-lookup naive --users "$USERS_LARGE" --data-dir "$work/data-naive" -- \
-    --token unused --seed-users "$USERS_LARGE" --scenario lookup
-rm -rf "$work/data-naive"
+naive small "$USERS_SMALL"
+naive large "$USERS_LARGE"
+for name in $PEERS; do
+    case $name in
+        scim2-server) scim2_server ;;
+        *) echo "unknown peer $name (PEERS knows scim2-server; give others with PEER_URLS)" >&2 ;;
+    esac
+done
+for entry in $PEER_URLS; do
+    peer "${entry%%=*}" "${entry#*=}"
+done
 level small "$USERS_SMALL" "$GROUP_SIZE_SMALL"
 level large "$USERS_LARGE" "$GROUP_SIZE_LARGE"
 echo "== hello-world baseline again (the machine may have drifted)"
@@ -247,7 +313,14 @@ row() {
             '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%% %10.1f %8.1f\n", $1, $2, $3, $4, $5, $6, $7, server, gen }'
 }
 row hello-before "hello (before)" -
-row naive-lookup "lookup, naive server" "$USERS_LARGE"
+row naive-small "lookup, naive server" "$USERS_SMALL"
+row naive-large "lookup, naive server" "$USERS_LARGE"
+peer_names="$PEERS"
+for entry in $PEER_URLS; do peer_names="$peer_names ${entry%%=*}"; done
+for name in $peer_names; do
+    row "peer-$name-lookup" "lookup, $name" "$USERS_SMALL"
+    row "peer-$name-create" "create, $name" "$USERS_SMALL"
+done
 for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SIZE_LARGE"; do
     IFS=: read -r label users group_size <<<"$pair"
     for scenario in $SCENARIOS; do
@@ -258,6 +331,16 @@ for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SI
     done
 done
 row hello-after "hello (after)" -
+# DESIGN §9's lookup figure: scimbox's lookups against hello-world and the naive server at the same size.
+for pair in "small:$USERS_SMALL" "large:$USERS_LARGE"; do
+    IFS=: read -r label users <<<"$pair"
+    mine=$(rps "$label-lookup")
+    naive_rps=$(rps "naive-$label")
+    [[ -n $mine && -n $naive_rps ]] || continue
+    awk -v m="$mine" -v n="$naive_rps" -v b="$baseline" -v u="$users" 'BEGIN {
+        printf "lookups at %s users: %.0f req/s, %.1f%% of hello-world, %.1f%% of the naive server\n", u, m, (b > 0 ? 100 * m / b : 0), 100 * m / n
+    }'
+done
 for label in small large; do
     [[ -s $work/seed-$label.json ]] || continue
     jq -r --arg level "$label" --arg wall "$(cat "$work/seed-$label.seconds" 2>/dev/null || echo '?')" '

@@ -196,7 +196,9 @@ fn oidc_settings(args: OidcArgs, public_url: Option<&PublicUrl>) -> Result<Optio
         (None, Err(_)) => String::new(),
     };
     let settings = OidcSettings {
-        issuer: issuer.trim().trim_end_matches('/').to_owned(),
+        // Exactly as given: the issuer is compared with the discovery document's and the ID tokens' `iss`,
+        // and some providers' end with a slash.
+        issuer: issuer.trim().to_owned(),
         client_id: client_id.trim().to_owned(),
         client_secret,
         scopes: OidcSettings::scopes_from(&args.oidc_scopes),

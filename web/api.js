@@ -2,6 +2,7 @@
 
 let csrfToken = null;
 let onSignedOut = () => {};
+let onForbidden = () => {};
 
 export function setCsrfToken(token) {
   csrfToken = token;
@@ -10,6 +11,11 @@ export function setCsrfToken(token) {
 /** Called when the server says the session has ended (401), except for the sign-in calls themselves. */
 export function whenSignedOut(callback) {
   onSignedOut = callback;
+}
+
+/** Called on a 403: the session may have lost its admin rights (taken out of the admin group). */
+export function whenForbidden(callback) {
+  onForbidden = callback;
 }
 
 export class ApiError extends Error {
@@ -55,6 +61,7 @@ async function call(url, method, body, signOutOn401) {
   if (!response.ok) {
     const message = (data && data.error) || `The server answered with status ${response.status}.`;
     if (response.status === 401 && signOutOn401) onSignedOut();
+    if (response.status === 403 && signOutOn401) onForbidden();
     throw new ApiError(response.status, message, response.headers.get('Retry-After'));
   }
   return data;

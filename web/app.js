@@ -1,7 +1,7 @@
 // The admin page's entry point: who is signed in, the router (History API paths), and the frame around
 // every page. Each page lives in its own module and renders into <main>.
 
-import { api, setCsrfToken, whenSignedOut } from './api.js';
+import { api, setCsrfToken, whenForbidden, whenSignedOut } from './api.js';
 import { h, closeDialogs, errorBox } from './ui.js';
 import * as setupPage from './page-setup.js';
 import * as loginPage from './page-login.js';
@@ -194,6 +194,20 @@ async function start() {
     state.user = null;
     setCsrfToken(null);
     navigate(`/login?expired=1&next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  });
+  whenForbidden(async () => {
+    // Someone signed in through the identity provider and taken out of the admin group keeps their
+    // session, without the admin pages: find out, and go to what they may still see.
+    if (!state.admin || !state.admin.throughProvider) return;
+    try {
+      const session = await api('GET', 'session');
+      if (session.admin) return;
+      state.admin = null;
+      state.user = session.user || null;
+      navigate(home(), { replace: true });
+    } catch {
+      // The next request tells.
+    }
   });
   if (location.pathname !== '/setup') {
     try {

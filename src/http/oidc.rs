@@ -58,6 +58,11 @@ const PENDING_FOR: Duration = Duration::from_secs(600);
 const PENDING_MAX: usize = 10_000;
 /// Provider metadata is fetched again after this long.
 const METADATA_FOR: Duration = Duration::from_secs(24 * 3600);
+/// After a failed discovery, sign-ins are refused at once for this long rather than each waiting on the
+/// provider again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// Pending sign-ins one client address may hold; past it, that address's oldest is dropped.
+const PENDING_PER_ADDRESS: usize = 20;
 /// The JWKS is fetched again for an unknown key id at most this often.
 const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(5);
 /// Largest answer read from the provider (discovery, JWKS, token).
@@ -128,6 +133,8 @@ struct Pending {
     started: Instant,
     /// The page to land on afterwards (a path of this page), when the sign-in page was given one.
     next: Option<String>,
+    /// The client address that started it.
+    address: Option<IpAddr>,
 }
 
 /// What was learnt from the provider's discovery document.
@@ -146,8 +153,18 @@ pub struct Provider {
     redirect: RedirectUrl,
     signed_out: Option<PostLogoutRedirectUrl>,
     http: reqwest::Client,
-    discovered: tokio::sync::Mutex<Option<Discovered>>,
+    /// What discovery learnt, and when it last failed: read without waiting on a fetch.
+    discovery: Mutex<DiscoveryState>,
+    /// Held by the one request fetching discovery or keys, so that the others wait for its result
+    /// instead of asking the provider again.
+    fetching: tokio::sync::Mutex<()>,
     pending: Mutex<HashMap<String, Pending>>,
+}
+
+#[derive(Default)]
+struct DiscoveryState {
+    discovered: Option<Discovered>,
+    failed_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -165,13 +182,16 @@ struct Refusal {
     message: String,
     /// The user the refusal concerns, once the ID token was verified.
     user: Option<Box<SessionUser>>,
-    /// What the audit record says of the matching claim (only from a verified token).
+    /// What the audit record says beyond the reason.
     detail: Option<Box<Value>>,
+    /// Whether the provider's ID token was verified: only then is the refusal recorded whatever the
+    /// address's budget (anything before it is anyone's to send, as often as they like).
+    verified: bool,
 }
 
 impl Refusal {
     fn new(reason: &'static str, status: StatusCode, message: impl Into<String>) -> Refusal {
-        Refusal { reason, status, message: message.into(), user: None, detail: None }
+        Refusal { reason, status, message: message.into(), user: None, detail: None, verified: false }
     }
 
     fn bad(reason: &'static str, message: impl Into<String>) -> Refusal {
@@ -239,7 +259,8 @@ impl Provider {
             redirect,
             signed_out,
             http,
-            discovered: tokio::sync::Mutex::new(None),
+            discovery: Mutex::new(DiscoveryState::default()),
+            fetching: tokio::sync::Mutex::new(()),
             pending: Mutex::new(HashMap::new()),
         })
     }
@@ -258,42 +279,80 @@ impl Provider {
         self.signed_out.as_ref().map(|url| url.as_str())
     }
 
-    /// The provider's metadata, fetched when missing or a day old.
+    /// The provider's metadata, fetched when missing or a day old. One request fetches while the others
+    /// wait for it (`fetching`); the snapshot itself is behind a plain lock never held across a fetch. A
+    /// failed fetch is remembered for [`RETRY_AFTER_FAILURE`], and while a day-old snapshot cannot be
+    /// renewed it goes on being used.
     async fn metadata(&self) -> Result<ProviderMetadataWithLogout, Refusal> {
-        let mut discovered = self.discovered.lock().await;
-        if let Some(known) = discovered.as_ref().filter(|d| d.fetched.elapsed() < METADATA_FOR) {
-            return Ok(known.metadata.clone());
+        if let Some(fresh) = self.snapshot(|d| d.fetched.elapsed() < METADATA_FOR) {
+            return Ok(fresh);
+        }
+        let _fetching = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(fresh) = self.snapshot(|d| d.fetched.elapsed() < METADATA_FOR) {
+            return Ok(fresh);
+        }
+        let stale = self.snapshot(|_| true);
+        if self.failed_recently() {
+            return stale.ok_or_else(unavailable);
         }
         let http = self.http.clone();
         let client = move |request| send(http.clone(), request);
-        let metadata = ProviderMetadataWithLogout::discover_async(self.issuer.clone(), &client).await.map_err(|e| {
-            tracing::warn!(error = %e, issuer = %self.issuer.as_str(), "cannot read the identity provider's discovery document");
-            unavailable()
-        })?;
-        *discovered = Some(Discovered { metadata: metadata.clone(), fetched: Instant::now(), jwks_refetched: None });
-        Ok(metadata)
+        match ProviderMetadataWithLogout::discover_async(self.issuer.clone(), &client).await {
+            Ok(metadata) => {
+                let mut state = self.state();
+                state.discovered =
+                    Some(Discovered { metadata: metadata.clone(), fetched: Instant::now(), jwks_refetched: None });
+                state.failed_at = None;
+                Ok(metadata)
+            }
+            Err(error) => {
+                tracing::warn!(%error, issuer = %self.issuer.as_str(), "cannot read the identity provider's discovery document");
+                self.state().failed_at = Some(Instant::now());
+                stale.ok_or_else(unavailable)
+            }
+        }
     }
 
-    /// Fetches the JWKS again (a key id was unknown), unless that was done a moment ago. Answers whether
-    /// the keys were fetched.
-    async fn refresh_keys(&self) -> bool {
-        let mut discovered = self.discovered.lock().await;
-        let Some(known) = discovered.as_mut() else { return false };
+    fn state(&self) -> std::sync::MutexGuard<'_, DiscoveryState> {
+        self.discovery.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The cached metadata, when `usable` says it may be used.
+    fn snapshot(&self, usable: impl Fn(&Discovered) -> bool) -> Option<ProviderMetadataWithLogout> {
+        self.state().discovered.as_ref().filter(|d| usable(d)).map(|d| d.metadata.clone())
+    }
+
+    fn failed_recently(&self) -> bool {
+        self.state().failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE)
+    }
+
+    /// Fetches the JWKS again (a key id was unknown), unless another request did a moment ago, and answers
+    /// the metadata to verify with now: the new keys, or what another request fetched meanwhile. A failed
+    /// fetch is the provider being unavailable, not an unknown key.
+    async fn refresh_keys(&self) -> Result<ProviderMetadataWithLogout, Refusal> {
+        let _fetching = self.fetching.lock().await;
+        let Some(known) = self.state().discovered.clone() else { return Err(unavailable()) };
         if known.jwks_refetched.is_some_and(|at| at.elapsed() < JWKS_REFETCH_EVERY) {
-            return false;
+            return Ok(known.metadata);
         }
-        known.jwks_refetched = Some(Instant::now());
         let http = self.http.clone();
         let client = move |request| send(http.clone(), request);
         match JsonWebKeySet::fetch_async(known.metadata.jwks_uri(), &client).await {
             Ok(keys) => {
-                known.metadata = known.metadata.clone().set_jwks(keys);
+                let metadata = known.metadata.set_jwks(keys);
+                let mut state = self.state();
+                state.discovered = Some(Discovered {
+                    metadata: metadata.clone(),
+                    fetched: known.fetched,
+                    jwks_refetched: Some(Instant::now()),
+                });
                 tracing::info!("fetched the identity provider's keys again for an unknown key id");
-                true
+                Ok(metadata)
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot fetch the identity provider's keys");
-                false
+                Err(unavailable())
             }
         }
     }
@@ -307,28 +366,55 @@ impl Provider {
         .set_redirect_uri(self.redirect.clone())
     }
 
+    /// Keeps a pending sign-in. One address holds at most [`PENDING_PER_ADDRESS`] (a client starting
+    /// sign-ins in a loop pushes out only its own), and all together at most [`PENDING_MAX`].
     fn remember(&self, state: String, pending: Pending) {
         let mut map = self.pending.lock().unwrap_or_else(|poison| poison.into_inner());
+        let oldest_of = |map: &HashMap<String, Pending>, address: Option<Option<IpAddr>>| {
+            map.iter()
+                .filter(|(_, p)| address.is_none_or(|a| p.address == a))
+                .min_by_key(|(_, p)| p.started)
+                .map(|(k, _)| k.clone())
+        };
+        if map.values().filter(|p| p.address == pending.address).count() >= PENDING_PER_ADDRESS
+            && let Some(oldest) = oldest_of(&map, Some(pending.address))
+        {
+            map.remove(&oldest);
+        }
         if map.len() >= PENDING_MAX {
             map.retain(|_, p| p.started.elapsed() < PENDING_FOR);
         }
         if map.len() >= PENDING_MAX
-            && let Some(oldest) = map.iter().min_by_key(|(_, p)| p.started).map(|(k, _)| k.clone())
+            && let Some(oldest) = oldest_of(&map, None)
         {
             map.remove(&oldest);
         }
         map.insert(state, pending);
     }
 
-    /// Takes the pending sign-in of `state` out: a callback is good once.
-    fn take(&self, state: &str) -> Option<Pending> {
+    /// Takes the pending sign-in of `state` out if this browser started it (`binding`, the SHA-256 of
+    /// its cookie): a callback is good once, and one from another browser uses nothing up.
+    fn take(&self, state: &str, binding: &[u8; 32]) -> Result<Pending, Refusal> {
         let mut map = self.pending.lock().unwrap_or_else(|poison| poison.into_inner());
-        map.remove(state).filter(|p| p.started.elapsed() < PENDING_FOR)
+        let Some(pending) = map.get(state).filter(|p| p.started.elapsed() < PENDING_FOR) else {
+            return Err(Refusal::bad(
+                "unknown-state",
+                "This sign-in link was already used or has expired. Start again from the sign-in page.",
+            ));
+        };
+        if !bool::from(binding.ct_eq(&pending.binding)) {
+            return Err(Refusal::bad(
+                "other-browser",
+                "This sign-in was started in another browser (or its cookie is gone). Start again from the sign-in page.",
+            ));
+        }
+        map.remove(state).ok_or_else(unavailable)
     }
 
-    /// The provider's end-session URL for RP-initiated logout, when it offers one.
-    pub async fn end_session_url(&self, id_token: Option<&str>) -> Option<String> {
-        let metadata = self.metadata().await.ok()?;
+    /// The provider's end-session URL for RP-initiated logout, when it offers one. From the metadata at
+    /// hand (someone signed out has signed in, so it was fetched): signing out never waits on the provider.
+    pub fn end_session_url(&self, id_token: Option<&str>) -> Option<String> {
+        let metadata = self.snapshot(|_| true)?;
         let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
         let mut logout = LogoutRequest::from(endpoint).set_client_id(ClientId::new(self.settings.client_id.clone()));
         if let Some(token) = id_token.and_then(|t| t.parse::<IdToken>().ok()) {
@@ -400,7 +486,14 @@ pub async fn start(app: &App, request: Request<Incoming>) -> Response<Body> {
         .find(|(name, _)| name == "next")
         .map(|(_, value)| value.into_owned())
         .filter(|next| is_local_path(next));
-    let pending = Pending { binding: sha256(&binding), nonce, verifier, started: Instant::now(), next };
+    let pending = Pending {
+        binding: sha256(&binding),
+        nonce,
+        verifier,
+        started: Instant::now(),
+        next,
+        address: client_ip(&request),
+    };
     provider.remember(state.secret().clone(), pending);
     let mut response = reply::with_body(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
     if let Ok(location) = HeaderValue::from_str(url.as_str()) {
@@ -453,12 +546,8 @@ pub async fn callback(app: &App, request: Request<Incoming>) -> Response<Body> {
     let address = client_ip(&request);
     match sign_in(app, provider, &request).await {
         Ok(response) => response,
-        Err(refusal) => {
-            let mut response = refuse(app, address, refusal).await;
-            // The binding cookie has done its work either way.
-            response.headers_mut().append(header::SET_COOKIE, binding_cookie(app, "", 0));
-            response
-        }
+        // The binding cookie stays: other tabs of this browser may have sign-ins in progress.
+        Err(refusal) => refuse(app, address, refusal).await,
     }
 }
 
@@ -470,19 +559,8 @@ async fn sign_in(app: &App, provider: &Provider, request: &Request<Incoming>) ->
             "The sign-in answer has no state. Start again from the sign-in page.",
         ));
     };
-    let Some(pending) = provider.take(state) else {
-        return Err(Refusal::bad(
-            "unknown-state",
-            "This sign-in link was already used or has expired. Start again from the sign-in page.",
-        ));
-    };
     let binding = binding_of(request).map(|b| sha256(&b)).unwrap_or_default();
-    if !bool::from(binding.ct_eq(&pending.binding)) {
-        return Err(Refusal::bad(
-            "other-browser",
-            "This sign-in was started in another browser (or its cookie is gone). Start again from the sign-in page.",
-        ));
-    }
+    let pending = provider.take(state, &binding)?;
     if let Some(error) = params.error.as_deref() {
         let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
         let mut refusal = Refusal::token(
@@ -523,10 +601,8 @@ async fn sign_in(app: &App, provider: &Provider, request: &Request<Incoming>) ->
         return Err(Refusal::token("no-id-token", "The identity provider answered without an ID token."));
     };
     let claims = match verify(&client, id_token, &pending.nonce) {
-        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey))
-            if provider.refresh_keys().await =>
-        {
-            let metadata = provider.metadata().await?;
+        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+            let metadata = provider.refresh_keys().await?;
             verify(&provider.client(metadata), id_token, &pending.nonce)
         }
         other => other,
@@ -576,12 +652,15 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
     let claim = matching.claim();
     let value = claims.get(claim).and_then(Value::as_str).map(str::to_owned);
     let Some(value) = value.filter(|v| !v.is_empty()) else {
-        return Err(Refusal::token(
-            "missing-claim",
-            format!(
-                "The ID token has no {claim:?} claim, which scimbox uses to find your account. An admin can check the scopes and --oidc-match-claim."
-            ),
-        ));
+        return Err(Refusal {
+            verified: true,
+            ..Refusal::token(
+                "missing-claim",
+                format!(
+                    "The ID token has no {claim:?} claim, which scimbox uses to find your account. An admin can check the scopes and --oidc-match-claim."
+                ),
+            )
+        });
     };
     let key = match matching {
         Matching::ExternalId(_) => SignInKey::ExternalId(value.clone()),
@@ -592,6 +671,7 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
                     "The identity provider does not say your e-mail address is verified, so scimbox cannot use it to find your account.",
                 );
                 refusal.detail = Some(Box::new(json!({ "claim": claim, "value": value })));
+                refusal.verified = true;
                 return Err(refusal);
             }
             SignInKey::Email(value.clone())
@@ -611,6 +691,7 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
         SignInMatch::Found { user, active: false } => Err(Refusal {
             user: Some(Box::new(user)),
             detail,
+            verified: true,
             ..Refusal::token(
                 "deactivated",
                 "Your account in scimbox is deactivated. Ask an admin if you think it should be active.",
@@ -618,6 +699,7 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
         }),
         SignInMatch::Missing => Err(Refusal {
             detail,
+            verified: true,
             ..Refusal::token(
                 "no-user",
                 "You signed in at the identity provider, but scimbox has no active account for you: accounts come only from provisioning. Ask an admin to assign you to scimbox in the identity provider.",
@@ -625,6 +707,7 @@ async fn find_user(app: &App, provider: &Provider, claims: &Value) -> Result<Ses
         }),
         SignInMatch::Ambiguous => Err(Refusal {
             detail,
+            verified: true,
             ..Refusal::token(
                 "ambiguous-user",
                 "More than one account in scimbox matches you, so none is signed in. Ask an admin to fix the accounts.",
@@ -675,7 +758,6 @@ async fn start_session(
     };
     headers.insert(header::LOCATION, HeaderValue::from_str(&landing).unwrap_or(HeaderValue::from_static("/")));
     headers.append(header::SET_COOKIE, super::admin::session::cookie(app, &id, settings.session_lifetime.as_secs()));
-    headers.append(header::SET_COOKIE, binding_cookie(app, "", 0));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
@@ -710,8 +792,7 @@ pub fn unseal(session_id: &str, sealed: &[u8]) -> Option<String> {
 
 /// Records the refusal (within the per-address budget for anonymous refusals) and renders its page.
 async fn refuse(app: &App, address: Option<IpAddr>, refusal: Refusal) -> Response<Body> {
-    let verified = refusal.user.is_some() || refusal.detail.is_some();
-    if verified || app.audit_budget.take(address, Instant::now()).is_some() {
+    if refusal.verified || app.audit_budget.take(address, Instant::now()).is_some() {
         let actor = match &refusal.user {
             Some(user) => Actor::user(&user.id, &user.user_name, address),
             None => Actor::anonymous(address),
@@ -803,6 +884,41 @@ mod tests {
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(unseal(&id, &tampered), None);
+    }
+
+    fn pending(address: [u8; 4], binding: [u8; 32]) -> Pending {
+        Pending {
+            binding,
+            nonce: Nonce::new_random(),
+            verifier: PkceCodeVerifier::new("v".repeat(43)),
+            started: Instant::now(),
+            next: None,
+            address: Some(IpAddr::from(address)),
+        }
+    }
+
+    #[test]
+    fn a_client_starting_sign_ins_in_a_loop_pushes_out_only_its_own() {
+        let settings = crate::config::OidcSettings {
+            issuer: "https://corp.okta.com".into(),
+            client_id: "0oa1".into(),
+            client_secret: "secret".into(),
+            scopes: vec!["openid".into()],
+            matching: Matching::ExternalId("sub".into()),
+            admin_group: None,
+            display_name: "Okta".into(),
+        };
+        let provider = Provider::new(settings, &PublicUrl::parse("https://scimbox.example.com").unwrap()).unwrap();
+        provider.remember("honest".into(), pending([192, 0, 2, 1], [7; 32]));
+        for n in 0..(PENDING_PER_ADDRESS * 3) {
+            provider.remember(format!("flood-{n}"), pending([198, 51, 100, 9], [1; 32]));
+        }
+        let kept = provider.pending.lock().unwrap().len();
+        assert_eq!(kept, PENDING_PER_ADDRESS + 1, "the flooding address keeps its newest {PENDING_PER_ADDRESS}");
+        // Another browser's callback uses nothing up; the right one takes it, once.
+        assert_eq!(provider.take("honest", &[1; 32]).err().map(|r| r.reason), Some("other-browser"));
+        assert!(provider.take("honest", &[7; 32]).is_ok());
+        assert_eq!(provider.take("honest", &[7; 32]).err().map(|r| r.reason), Some("unknown-state"));
     }
 
     #[test]

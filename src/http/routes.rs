@@ -208,6 +208,9 @@ async fn admin_route(app: &App, mut request: Request<Incoming>, rest: &[&str]) -
             // Anyone signed in may sign out, admin or not.
             let result = match session::signed_in(app, &request).await {
                 Ok(signed) => admin::session::logout(app, &request, &signed).await,
+                Err(error) if error.status == StatusCode::UNAUTHORIZED => {
+                    return admin::session::logout_signed_out(app);
+                }
                 Err(error) => Err(error),
             };
             return json_api::respond(result);

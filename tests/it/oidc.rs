@@ -767,6 +767,20 @@ async fn in_a_browser_an_admin_and_a_person_sign_in_with_okta() {
     wait_for_text(&client, "scimbox admins").await;
     assert_no_console_errors(&driver, &client, "on an admin's My access").await;
 
+    // Okta takes Ada out of the admin group while she has the page open: the next admin request is
+    // refused, and the page takes her to what she may still see.
+    let remove = json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", world.ada)}]);
+    assert_eq!(world.scim.patch(&format!("/Groups/{}", world.admins), remove).await.0, StatusCode::NO_CONTENT);
+    client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    click(&client, "a[data-nav='users']").await;
+    wait_for_path(&client, "/me").await;
+    let admin_nav = client.execute("return document.getElementById('admin-nav').hidden", vec![]).await.unwrap();
+    assert_eq!(admin_nav, json!(true), "the admin pages are gone from the navigation");
+    let errors = crate::browser::console_errors(&driver, &client).await;
+    assert!(!errors.is_empty() && errors.iter().all(|e| e.contains("403")), "only the refused request: {errors:?}");
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": world.ada}]}]);
+    assert_eq!(world.scim.patch(&format!("/Groups/{}", world.admins), add).await.0, StatusCode::NO_CONTENT);
+
     // Signing out here offers signing out at the provider too, which comes back to the sign-in page.
     click(&client, "#sign-out").await;
     wait_for(&client, "#signed-out").await;

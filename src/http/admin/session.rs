@@ -164,10 +164,7 @@ pub async fn logout(app: &App, request: &Request<Incoming>, signed: &SignedIn) -
                 (Some(id), Some(sealed)) => crate::http::oidc::unseal(&id, &sealed),
                 _ => None,
             };
-            match &app.oidc {
-                Some(provider) => provider.end_session_url(id_token.as_deref()).await,
-                None => None,
-            }
+            app.oidc.as_ref().and_then(|provider| provider.end_session_url(id_token.as_deref()))
         }
     };
     let mut response = match provider_sign_out {
@@ -176,6 +173,13 @@ pub async fn logout(app: &App, request: &Request<Incoming>, signed: &SignedIn) -
     };
     response.headers_mut().insert(header::SET_COOKIE, cookie(app, "", 0));
     Ok(response)
+}
+
+/// `POST /admin/api/logout` without a valid session: nothing to end, but the cookie is cleared all the same.
+pub fn logout_signed_out(app: &App) -> Response<Body> {
+    let mut response = no_content();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(app, "", 0));
+    response
 }
 
 /// The signed-in person as the page sees them: the admin (if they are one), the provisioned user (if
