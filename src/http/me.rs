@@ -4,11 +4,11 @@
 
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::App;
 use super::json_api::{ApiError, ApiResult, answer, paging, query};
-use super::platform::{access_json, asset_json, user_json};
+use super::platform::reachable_json;
 
 /// `GET /api/me?start=&count=`: a page of what the signed-in person can reach, and their groups.
 pub async fn access(app: &App, request: &Request<Incoming>) -> ApiResult {
@@ -21,27 +21,8 @@ pub async fn access(app: &App, request: &Request<Incoming>) -> ApiResult {
     let (start, count) = paging(&query(request))?;
     let reach = app.store.user_assets(user_id, None, start, count).await?;
     let groups = app.store.user_groups(user_id).await?;
-    let assets: Vec<Value> = reach
-        .assets
-        .items
-        .iter()
-        .map(|item| {
-            let mut value = asset_json(&item.asset);
-            value["access"] = access_json(&item.access);
-            value
-        })
-        .collect();
-    let groups: Vec<Value> =
+    let mut answer_json = reachable_json(&reach, start);
+    answer_json["groups"] =
         groups.iter().map(|g| json!({ "id": g.id, "displayName": g.display, "direct": g.direct })).collect();
-    Ok(answer(
-        StatusCode::OK,
-        &json!({
-            "user": user_json(&reach.user),
-            "groups": groups,
-            "totalResults": reach.assets.total,
-            "start": start,
-            "count": assets.len(),
-            "assets": assets,
-        }),
-    ))
+    Ok(answer(StatusCode::OK, &answer_json))
 }

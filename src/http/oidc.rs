@@ -482,10 +482,8 @@ pub async fn start(app: &App, request: Request<Incoming>) -> Response<Body> {
         authorize = authorize.add_scope(Scope::new(scope.clone()));
     }
     let (url, state, nonce) = authorize.set_pkce_challenge(challenge).url();
-    let next = form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
-        .find(|(name, _)| name == "next")
-        .map(|(_, value)| value.into_owned())
-        .filter(|next| is_local_path(next));
+    let params = super::json_api::query(&request);
+    let next = super::json_api::param(&params, "next").filter(|next| is_local_path(next)).map(str::to_owned);
     let pending = Pending {
         binding: sha256(&binding),
         nonce,

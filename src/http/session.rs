@@ -142,15 +142,18 @@ pub async fn authenticate<B>(app: &App, request: &Request<B>) -> Result<Caller, 
 /// Checks the session cookie (and, for a change, the CSRF header) of any request from the page.
 pub async fn signed_in<B>(app: &App, request: &Request<B>) -> Result<SignedIn, ApiError> {
     let id = session_id(request.headers()).ok_or_else(ApiError::unauthorized)?;
+    let session_hash = hash_id(&id);
     let settings = &app.config.admin;
     let idle = duration(settings.session_idle_timeout);
     let now = crate::store::now();
     let admin_group = app.oidc.as_ref().and_then(|p| p.settings().admin_group.clone());
-    let session =
-        app.store.any_session(hash_id(&id), now, idle, admin_group).await?.ok_or_else(ApiError::unauthorized)?;
+    let session = app
+        .store
+        .any_session(session_hash.clone(), now, idle, admin_group)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
     let csrf_token = csrf_for(&id);
     let address = client_ip(request);
-    let session_hash = hash_id(&id);
     let (signed, last_seen) = match session {
         AnySession::Admin(session) => {
             if !settings.password_sign_in {
@@ -211,9 +214,9 @@ pub async fn signed_in<B>(app: &App, request: &Request<B>) -> Result<SignedIn, A
     if now - last_seen >= refresh {
         match &signed {
             SignedIn::Admin(Caller { through_provider: false, .. }) => {
-                app.store.touch_session(hash_id(&id), now).await?
+                app.store.touch_session(signed.session_hash().to_owned(), now).await?
             }
-            _ => app.store.touch_user_session(hash_id(&id), now).await?,
+            _ => app.store.touch_user_session(signed.session_hash().to_owned(), now).await?,
         }
     }
     Ok(signed)

@@ -298,42 +298,24 @@ impl Store {
     pub async fn sweep_expired(&self, at: OffsetDateTime, idle: time::Duration) -> Result<(u64, u64), StoreError> {
         self.write(move |conn| {
             let now = format_time(at);
-            let mut statement = conn.prepare_cached(
-                "DELETE FROM admin_sessions
-                 WHERE expires_at <= ?1 OR last_seen_at <= ?2
+            let idle_since = format_time(at - idle);
+            let admins = end_sessions(
+                conn,
+                "DELETE FROM admin_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2
                  RETURNING admin_id, (SELECT username FROM admins WHERE id = admin_id), expires_at <= ?1",
+                "admin",
+                &now,
+                &idle_since,
             )?;
-            let ended = statement
-                .query_map(params![now, format_time(at - idle)], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, bool>(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            for (admin_id, username, absolute) in &ended {
-                let entry = Entry::new(
-                    Action::SessionExpired,
-                    Some(Target { kind: "admin".into(), id: Some(admin_id.clone()), name: username.clone() }),
-                    serde_json::json!({ "reason": if *absolute { "lifetime" } else { "idle" } }),
-                );
-                append(conn, &Actor::server(), &entry)?;
-            }
-            let people = conn
-                .prepare_cached(
-                    "DELETE FROM user_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2
-                     RETURNING user_id, (SELECT user_name FROM users WHERE id = user_id), expires_at <= ?1",
-                )?
-                .query_map(params![now, format_time(at - idle)], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, bool>(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            for (user_id, user_name, absolute) in &people {
-                let entry = Entry::new(
-                    Action::SessionExpired,
-                    Some(Target { kind: "user".into(), id: Some(user_id.clone()), name: user_name.clone() }),
-                    serde_json::json!({ "reason": if *absolute { "lifetime" } else { "idle" } }),
-                );
-                append(conn, &Actor::server(), &entry)?;
-            }
-            let ended_count = ended.len() + people.len();
+            let people = end_sessions(
+                conn,
+                "DELETE FROM user_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2
+                 RETURNING user_id, (SELECT user_name FROM users WHERE id = user_id), expires_at <= ?1",
+                "user",
+                &now,
+                &idle_since,
+            )?;
+            let ended_count = admins + people;
             let expired = conn
                 .prepare_cached(
                     "UPDATE api_tokens SET expiry_recorded = 1
@@ -357,8 +339,28 @@ impl Store {
                 );
                 append(conn, &Actor::server(), &entry)?;
             }
-            Ok((ended_count as u64, expired.len() as u64))
+            Ok((ended_count, expired.len() as u64))
         })
         .await
     }
+}
+
+/// Runs `delete` (a `DELETE … RETURNING id, name, past the absolute expiry` of sessions past `?1`, the
+/// time now, or idle since `?2`) and records each ended session of a `kind` ("admin", "user").
+fn end_sessions(conn: &Connection, delete: &str, kind: &str, now: &str, idle_since: &str) -> Result<u64, StoreError> {
+    let ended = conn
+        .prepare_cached(delete)?
+        .query_map(params![now, idle_since], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, bool>(2)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, name, absolute) in &ended {
+        let entry = Entry::new(
+            Action::SessionExpired,
+            Some(Target { kind: kind.into(), id: Some(id.clone()), name: name.clone() }),
+            serde_json::json!({ "reason": if *absolute { "lifetime" } else { "idle" } }),
+        );
+        append(conn, &Actor::server(), &entry)?;
+    }
+    Ok(ended.len() as u64)
 }

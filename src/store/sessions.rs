@@ -19,6 +19,40 @@ pub struct SessionRecord {
     pub last_seen: OffsetDateTime,
 }
 
+/// When a session was last seen, if it is still valid at `at`: not past its absolute expiry and seen
+/// within `idle`. An unreadable timestamp ends the session: fail closed.
+fn still_valid(expires_at: &str, last_seen: &str, at: OffsetDateTime, idle: Duration) -> Option<OffsetDateTime> {
+    let (expires, last_seen) = (parse_time(expires_at)?, parse_time(last_seen)?);
+    (expires > at && last_seen + idle > at).then_some(last_seen)
+}
+
+/// The admin session with this id hash, if it is still valid at `at`.
+fn admin_session(
+    conn: &rusqlite::Connection,
+    id_hash: &str,
+    at: OffsetDateTime,
+    idle: Duration,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT a.id, a.username, a.created_at, s.created_at, s.expires_at, s.last_seen_at
+             FROM admin_sessions s JOIN admins a ON a.id = s.admin_id
+             WHERE s.id_hash = ?1",
+        )?
+        .query_row([id_hash], |row| {
+            Ok((
+                AdminRecord { id: row.get(0)?, username: row.get(1)?, created_at: row.get(2)? },
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((admin, created_at, expires_at, last_seen)) = found else { return Ok(None) };
+    let Some(last_seen) = still_valid(&expires_at, &last_seen, at, idle) else { return Ok(None) };
+    Ok(Some(SessionRecord { admin, created_at, expires_at, last_seen }))
+}
+
 impl Store {
     /// Stores a new session for `admin` (given as the hex SHA-256 of its id) that ends `lifetime` from
     /// `at` at the latest, and records the sign-in by `actor` in the same write. Expired sessions are
@@ -60,33 +94,7 @@ impl Store {
         at: OffsetDateTime,
         idle: Duration,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        self.read(move |conn| {
-            let found = conn
-                .prepare_cached(
-                    "SELECT a.id, a.username, a.created_at, s.created_at, s.expires_at, s.last_seen_at
-                     FROM admin_sessions s JOIN admins a ON a.id = s.admin_id
-                     WHERE s.id_hash = ?1",
-                )?
-                .query_row([&id_hash], |row| {
-                    Ok((
-                        AdminRecord { id: row.get(0)?, username: row.get(1)?, created_at: row.get(2)? },
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                    ))
-                })
-                .optional()?;
-            let Some((admin, created_at, expires_at, last_seen)) = found else { return Ok(None) };
-            // An unreadable timestamp ends the session: fail closed.
-            let (Some(expires), Some(last_seen)) = (parse_time(&expires_at), parse_time(&last_seen)) else {
-                return Ok(None);
-            };
-            if expires <= at || last_seen + idle <= at {
-                return Ok(None);
-            }
-            Ok(Some(SessionRecord { admin, created_at, expires_at, last_seen }))
-        })
-        .await
+        self.read(move |conn| admin_session(conn, &id_hash, at, idle)).await
     }
 
     /// Records that the session was used at `at` (callers do this only every so often).
@@ -274,11 +282,11 @@ impl Store {
         idle: Duration,
         admin_group: Option<String>,
     ) -> Result<Option<AnySession>, StoreError> {
-        if let Some(admin) = self.session(id_hash.clone(), at, idle).await? {
-            return Ok(Some(AnySession::Admin(admin)));
-        }
         let group_key = admin_group.as_deref().map(crate::scim::user::fold);
         self.read(move |conn| {
+            if let Some(admin) = admin_session(conn, &id_hash, at, idle)? {
+                return Ok(Some(AnySession::Admin(admin)));
+            }
             let found = conn
                 .prepare_cached(
                     "SELECT u.id, u.user_name, u.display_name, u.created_at, u.active, s.expires_at, s.last_seen_at
@@ -291,12 +299,9 @@ impl Store {
                 })
                 .optional()?;
             let Some((user, active, expires_at, last_seen)) = found else { return Ok(None) };
-            let (Some(expires), Some(last_seen)) = (parse_time(&expires_at), parse_time(&last_seen)) else {
+            let Some(last_seen) = still_valid(&expires_at, &last_seen, at, idle).filter(|_| active) else {
                 return Ok(None);
             };
-            if !active || expires <= at || last_seen + idle <= at {
-                return Ok(None);
-            }
             let admin = match &group_key {
                 Some(key) => {
                     conn.prepare_cached(&in_group_sql())?.query_row(params![user.id, key], |row| row.get(0))?

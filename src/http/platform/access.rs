@@ -11,6 +11,7 @@ use super::{Caller, access_json, asset_json, group_json, ok, principal_json, use
 use crate::http::App;
 use crate::http::json_api::{self, ApiError, ApiResult, paging, param, query};
 use crate::sharing::{AssetKind, Decision, UserStatus};
+use crate::store::UserAssets;
 
 /// `GET /api/v1/users?userName=…` or `?email=…`: the live user with that name or address.
 pub async fn find_user(app: &App, request: &Request<Incoming>) -> ApiResult {
@@ -37,6 +38,12 @@ pub async fn user_assets(app: &App, request: &Request<Incoming>, id: &str) -> Ap
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let found = app.store.user_assets(id, kind, start, count).await?;
+    ok(&reachable_json(&found, start))
+}
+
+/// A page of what a user can reach, each asset with its level and reasons: the platform API's answer and
+/// My access's (`/api/me`).
+pub fn reachable_json(found: &UserAssets, start: u64) -> Value {
     let assets: Vec<Value> = found
         .assets
         .items
@@ -47,13 +54,13 @@ pub async fn user_assets(app: &App, request: &Request<Incoming>, id: &str) -> Ap
             value
         })
         .collect();
-    ok(&json!({
+    json!({
         "user": user_json(&found.user),
         "totalResults": found.assets.total,
         "start": start,
         "count": assets.len(),
         "assets": assets,
-    }))
+    })
 }
 
 /// `GET /api/v1/groups/{id}/assets?start=&count=`: the assets granted to the group itself.

@@ -8,6 +8,8 @@
 //! change is one store write, so a refused request changes nothing.
 
 mod access;
+
+pub use access::reachable_json;
 mod assets;
 
 use std::net::IpAddr;
