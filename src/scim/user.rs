@@ -65,6 +65,27 @@ pub struct UserText {
     pub created: String,
     pub last_modified: String,
     pub version: i64,
+    /// The start of the answer as [`UserText::ready_head`] rendered it when the user was written; `None`
+    /// for a user stored before that text was kept (it is then rendered from `attributes`).
+    pub ready: Option<String>,
+}
+
+/// The start of a user's answer under the default projection, kept with the user when it is written:
+/// `{"schemas":…,"id":…` and every attribute the default projection shows, in stored order, up to (not
+/// including) `meta`. It depends on the id and the attributes alone; `meta` and `groups`, which change
+/// without the attributes changing, are written around it on each read.
+pub fn ready_head(id: &str, attributes: &str) -> Result<String, Error> {
+    let user = UserText {
+        id: id.to_owned(),
+        attributes: attributes.to_owned(),
+        created: String::new(),
+        last_modified: String::new(),
+        version: 0,
+        ready: None,
+    };
+    let mut out = Vec::with_capacity(attributes.len() + 96);
+    user.write_head(&mut out)?;
+    String::from_utf8(out).map_err(|e| Error::internal(e.to_string()))
 }
 
 impl UserText {
@@ -84,12 +105,43 @@ impl UserText {
 
     /// Appends the JSON a client reads under the default projection: byte for byte what
     /// [`render`] with `groups` added and [`Projection::all`](super::projection::Projection::all)
-    /// applied serialises to, with the stored members copied as they are.
+    /// applied serialises to, with the stored members copied as they are (from `ready` when the user
+    /// has it).
     pub fn write_json(&self, groups: &[UserGroup], base_url: &str, out: &mut Vec<u8>) -> Result<(), Error> {
+        match &self.ready {
+            Some(head) => out.extend_from_slice(head.as_bytes()),
+            None => self.write_head(out)?,
+        }
+        out.extend_from_slice(b",\"meta\":{\"resourceType\":\"User\",\"created\":");
+        json_string(out, &self.created)?;
+        out.extend_from_slice(b",\"lastModified\":");
+        json_string(out, &self.last_modified)?;
+        out.extend_from_slice(b",\"location\":");
+        json_string(out, &ResourceKind::User.location(base_url, &self.id))?;
+        out.extend_from_slice(b",\"version\":");
+        json_string(out, &schema::weak_etag(self.version))?;
+        out.push(b'}');
+        if !groups.is_empty() {
+            // As `render_user_groups` has them, without building the JSON tree.
+            out.extend_from_slice(b",\"groups\":[");
+            for (i, group) in groups.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"{\"value\":" } else { b",{\"value\":" });
+                json_string(out, &group.id)?;
+                out.extend_from_slice(b",\"$ref\":");
+                json_string(out, &ResourceKind::Group.location(base_url, &group.id))?;
+                out.extend_from_slice(b",\"display\":");
+                json_string(out, &group.display)?;
+                out.extend_from_slice(if group.direct { b",\"type\":\"direct\"}" } else { b",\"type\":\"indirect\"}" });
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Appends what [`ready_head`] keeps: the answer from its start up to `meta`, from `attributes`.
+    fn write_head(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         let members = serde_json::from_str::<Members<'_>>(&self.attributes).map_err(|_| self.unreadable())?.0;
-        let text = |out: &mut Vec<u8>, value: &str| {
-            serde_json::to_writer(out, value).map_err(|e| Error::internal(e.to_string()))
-        };
         out.extend_from_slice(b"{\"schemas\":");
         match members.iter().find(|(key, _)| key == "schemas") {
             Some((_, schemas)) if is_non_empty_array(schemas.get()) => out.extend_from_slice(schemas.get().as_bytes()),
@@ -99,7 +151,7 @@ impl UserText {
             }
         }
         out.extend_from_slice(b",\"id\":");
-        text(out, &self.id)?;
+        json_string(out, &self.id)?;
         for (key, value) in &members {
             // `render` sets these itself; normalisation keeps them out of what is stored.
             if matches!(&**key, "schemas" | "id" | "meta" | "groups") {
@@ -109,40 +161,21 @@ impl UserText {
                 continue;
             }
             out.push(b',');
-            text(out, key)?;
+            json_string(out, key)?;
             out.push(b':');
             out.extend_from_slice(value.get().as_bytes());
         }
-        out.extend_from_slice(b",\"meta\":{\"resourceType\":\"User\",\"created\":");
-        text(out, &self.created)?;
-        out.extend_from_slice(b",\"lastModified\":");
-        text(out, &self.last_modified)?;
-        out.extend_from_slice(b",\"location\":");
-        text(out, &ResourceKind::User.location(base_url, &self.id))?;
-        out.extend_from_slice(b",\"version\":");
-        text(out, &schema::weak_etag(self.version))?;
-        out.push(b'}');
-        if !groups.is_empty() {
-            // As `render_user_groups` has them, without building the JSON tree.
-            out.extend_from_slice(b",\"groups\":[");
-            for (i, group) in groups.iter().enumerate() {
-                out.extend_from_slice(if i == 0 { b"{\"value\":" } else { b",{\"value\":" });
-                text(out, &group.id)?;
-                out.extend_from_slice(b",\"$ref\":");
-                text(out, &ResourceKind::Group.location(base_url, &group.id))?;
-                out.extend_from_slice(b",\"display\":");
-                text(out, &group.display)?;
-                out.extend_from_slice(if group.direct { b",\"type\":\"direct\"}" } else { b",\"type\":\"indirect\"}" });
-            }
-            out.push(b']');
-        }
-        out.push(b'}');
         Ok(())
     }
 
     fn unreadable(&self) -> Error {
         Error::internal(format!("user {} has unreadable attributes", self.id))
     }
+}
+
+/// Appends `value` as a JSON string.
+fn json_string(out: &mut Vec<u8>, value: &str) -> Result<(), Error> {
+    serde_json::to_writer(out, value).map_err(|e| Error::internal(e.to_string()))
 }
 
 /// The `schemas` of a stored user that has none (rows from before they were stored): the core schema,
@@ -295,6 +328,7 @@ mod tests {
             created: "2026-01-01T00:00:00.000Z".into(),
             last_modified: "2026-01-02T00:00:00.000Z".into(),
             version: 7,
+            ready: None,
         }
     }
 
@@ -320,10 +354,14 @@ mod tests {
         ];
         for attributes in users {
             let user = text(attributes);
+            // The same user with the start of its answer kept on write, as the store keeps it.
+            let kept = UserText { ready: Some(ready_head(&user.id, &user.attributes).unwrap()), ..user.clone() };
             for groups in [vec![], vec![group("g1", true), group("g2", false)]] {
-                let mut out = Vec::new();
-                user.write_json(&groups, "https://h", &mut out).unwrap();
-                assert_eq!(String::from_utf8(out).unwrap(), through_the_tree(&user, &groups));
+                for user in [&user, &kept] {
+                    let mut out = Vec::new();
+                    user.write_json(&groups, "https://h", &mut out).unwrap();
+                    assert_eq!(String::from_utf8(out).unwrap(), through_the_tree(user, &groups));
+                }
             }
         }
     }

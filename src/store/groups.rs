@@ -515,32 +515,56 @@ pub(super) fn forget_member(conn: &Connection, id: &str) -> Result<(), StoreErro
     Ok(())
 }
 
-/// The groups of a user: direct memberships, then every group that contains one of those (indirect).
+/// The groups of user `user_id`: direct memberships, then every group that contains one of those
+/// (indirect).
 pub(super) fn user_groups(conn: &Connection, user_id: &str) -> Result<Vec<UserGroup>, StoreError> {
-    // One index walk reads the direct groups and whether any of them is itself a member of a group. Most
-    // users are in no nested group, and then this is the whole answer: the recursive query below (with
-    // its temporary tables) runs only when there is nesting to follow.
+    let group_seqs: Option<String> = conn
+        .prepare_cached("SELECT group_seqs FROM users WHERE id = ?1")?
+        .query_row([user_id], |row| row.get(0))
+        .optional()?
+        .flatten();
+    groups_of(conn, user_id, group_seqs.as_deref())
+}
+
+/// The groups of user `user_id`, whose row lists its direct groups as `group_seqs` (kept by the triggers
+/// of `sql/V15__groups_beside_users.sql`). A user in no group costs no read at all; the direct groups are
+/// read by key from the small `groups` table, which stays in the page cache. Most users are in no nested
+/// group, and then this is the whole answer: the recursive query below (with its temporary tables) runs
+/// only when there is nesting to follow.
+pub(super) fn groups_of(
+    conn: &Connection,
+    user_id: &str,
+    group_seqs: Option<&str>,
+) -> Result<Vec<UserGroup>, StoreError> {
+    let Some(list) = group_seqs.filter(|list| !list.is_empty()) else { return Ok(Vec::new()) };
+    let mut seqs = list
+        .split(',')
+        .map(|seq| seq.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| StoreError::Internal(format!("user {user_id:?} has an unreadable list of groups")))?;
+    // The order the recursive query gives too: direct groups by creation.
+    seqs.sort_unstable();
+    seqs.dedup();
     let mut direct = conn.prepare_cached(
-        "SELECT g.seq, g.id, g.display_name,
+        "SELECT g.id, g.display_name,
                 EXISTS (SELECT 1 FROM group_members p WHERE p.member_id = g.id AND p.member_type = 'Group')
-         FROM group_members m JOIN groups g ON g.seq = m.group_seq
-         WHERE m.member_id = ?1 AND m.member_type = 'User'",
+         FROM groups g WHERE g.seq = ?1",
     )?;
     let mut nested = false;
-    let rows = direct.query_map([user_id], |row| {
-        let group = UserGroup { id: row.get(1)?, display: row.get(2)?, direct: true };
-        Ok((row.get::<_, i64>(0)?, group, row.get::<_, bool>(3)?))
-    })?;
-    let mut groups = Vec::new();
-    for row in rows {
-        let (seq, group, contained) = row?;
-        nested |= contained;
-        groups.push((seq, group));
+    let mut groups = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let found = direct
+            .query_row([seq], |row| {
+                Ok((UserGroup { id: row.get(0)?, display: row.get(1)?, direct: true }, row.get::<_, bool>(2)?))
+            })
+            .optional()?;
+        if let Some((group, contained)) = found {
+            nested |= contained;
+            groups.push(group);
+        }
     }
     if !nested {
-        // The order the recursive query gives too: direct groups by creation.
-        groups.sort_unstable_by_key(|(seq, _)| *seq);
-        return Ok(groups.into_iter().map(|(_, group)| group).collect());
+        return Ok(groups);
     }
     let mut statement = conn.prepare_cached(
         "WITH RECURSIVE containing(seq, id, depth) AS (

@@ -108,4 +108,60 @@ mod tests {
             .await
             .unwrap();
     }
+
+    /// V15 keeps each user's direct groups in the user's row: a database written before it gets the lists
+    /// of its existing memberships, and a user in no group none.
+    #[tokio::test]
+    async fn v15_lists_the_existing_memberships_in_each_users_row() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(super::super::DATABASE_FILE)).unwrap();
+            migrations::runner().set_target(refinery::Target::Version(14)).run(&mut conn).unwrap();
+            for (seq, id) in [(1, "u1"), (2, "u2"), (3, "u3")] {
+                conn.execute(
+                    "INSERT INTO users (seq, id, user_name, user_name_key, created_at, last_modified, attributes)
+                     VALUES (?1, ?2, ?2, ?2, 'x', 'x', '{}')",
+                    rusqlite::params![seq, id],
+                )
+                .unwrap();
+            }
+            for (seq, id) in [(1, "g1"), (2, "g2"), (3, "g3")] {
+                conn.execute(
+                    "INSERT INTO groups (seq, id, display_name, display_name_key, created_at, last_modified, attributes)
+                     VALUES (?1, ?2, ?2, ?2, 'x', 'x', '{}')",
+                    rusqlite::params![seq, id],
+                )
+                .unwrap();
+            }
+            for (group, member, kind) in [(1, "u1", "User"), (2, "u1", "User"), (3, "u2", "User"), (3, "g1", "Group")] {
+                conn.execute(
+                    "INSERT INTO group_members (group_seq, member_id, member_type) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![group, member, kind],
+                )
+                .unwrap();
+            }
+        }
+        let store = super::super::Store::open(dir.path()).unwrap();
+        let lists = store
+            .read(|conn| {
+                let mut statement = conn.prepare("SELECT id, group_seqs FROM users ORDER BY seq")?;
+                let rows =
+                    statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap();
+        let sorted = |list: &Option<String>| {
+            let mut seqs: Vec<i64> = list.iter().flat_map(|l| l.split(',')).map(|s| s.parse().unwrap()).collect();
+            seqs.sort_unstable();
+            seqs
+        };
+        assert_eq!(
+            lists.iter().map(|(id, list)| (id.as_str(), sorted(list))).collect::<Vec<_>>(),
+            [("u1", vec![1, 2]), ("u2", vec![3]), ("u3", vec![])]
+        );
+        assert_eq!(lists[2].1, None, "a user in no group has no list");
+        let groups: Vec<String> = store.user_groups("u2").await.unwrap().into_iter().map(|g| g.id).collect();
+        assert_eq!(groups, ["g3"]);
+    }
 }

@@ -13,16 +13,16 @@ use crate::scim::schema::ResourceKind;
 use crate::scim::user::{StoredUser, UserDraft, UserText, render};
 
 /// How users are listed. Rows are read as text: only a residual filter or sort parses them here.
-const USERS: Table<UserText> = Table {
+const USERS: Table<ListedUser> = Table {
     kind: ResourceKind::User,
     name: "users",
     live: "deleted_at IS NULL",
-    columns: USER_COLUMNS,
-    read: user_text,
-    render: |conn, _seq, user, base| {
-        let user = parsed(user.clone())?;
+    columns: LISTED_COLUMNS,
+    read: listed_user,
+    render: |conn, _seq, listed, base| {
+        let groups = listed.groups(conn)?;
+        let user = parsed(listed.user.clone())?;
         let mut rendered = render(&user, base);
-        let groups = super::groups::user_groups(conn, &user.id)?;
         if !groups.is_empty()
             && let Some(object) = rendered.as_object_mut()
         {
@@ -32,8 +32,37 @@ const USERS: Table<UserText> = Table {
     },
 };
 
+/// The start of a user's answer under the default projection, rendered when the user is written.
+fn ready_head(id: &str, attributes: &str) -> Result<String, StoreError> {
+    crate::scim::user::ready_head(id, attributes).map_err(|error| StoreError::Internal(error.detail))
+}
+
 /// The columns `stored_user` reads, in its order.
 const USER_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version";
+
+/// The columns `listed_user` reads: those of `stored_user` and the user's direct groups.
+const LISTED_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version, group_seqs, ready";
+
+/// A user as a list reads it: the text of the user and the `seq`s of its direct groups.
+#[derive(Debug, Clone)]
+pub(super) struct ListedUser {
+    user: UserText,
+    group_seqs: Option<String>,
+}
+
+impl ListedUser {
+    /// The user's groups, direct and indirect, read in the list's snapshot.
+    fn groups(&self, conn: &Connection) -> Result<Vec<UserGroup>, StoreError> {
+        super::groups::groups_of(conn, &self.user.id, self.group_seqs.as_deref())
+    }
+}
+
+fn listed_user(row: &Row<'_>) -> rusqlite::Result<(i64, Result<ListedUser, StoreError>)> {
+    let (seq, user) = user_text(row)?;
+    let group_seqs = row.get(6)?;
+    let ready = row.get(7)?;
+    Ok((seq, user.map(|user| ListedUser { user: UserText { ready, ..user }, group_seqs })))
+}
 
 /// A user row as read: its position in the stable order and the user, its attributes unparsed.
 fn user_text(row: &Row<'_>) -> rusqlite::Result<(i64, Result<UserText, StoreError>)> {
@@ -43,6 +72,7 @@ fn user_text(row: &Row<'_>) -> rusqlite::Result<(i64, Result<UserText, StoreErro
         created: row.get(3)?,
         last_modified: row.get(4)?,
         version: row.get(5)?,
+        ready: None,
     };
     Ok((row.get(0)?, Ok(user)))
 }
@@ -95,10 +125,11 @@ impl Store {
             let id = uuid::Uuid::now_v7().to_string();
             let at = format_time(now());
             let attributes = serde_json::Value::Object(draft.attributes.clone()).to_string();
+            let ready = ready_head(&id, &attributes)?;
             conn.prepare_cached(
                 "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, display_name_key,
-                                    active, created_at, last_modified, version, password_hash, attributes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?10)",
+                                    active, created_at, last_modified, version, password_hash, attributes, ready)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?10, ?11)",
             )?
             .execute(params![
                 id,
@@ -110,7 +141,8 @@ impl Store {
                 draft.active,
                 at,
                 password_hash,
-                attributes
+                attributes,
+                ready
             ])?;
             let seq = conn.last_insert_rowid();
             insert_emails(conn, seq, &draft.email_keys)?;
@@ -153,10 +185,12 @@ impl Store {
             ensure_unique(conn, &draft, Some(seq))?;
             let at = format_time(now());
             let attributes = serde_json::Value::Object(draft.attributes.clone()).to_string();
+            let ready = ready_head(&current.id, &attributes)?;
             conn.prepare_cached(
                 "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, display_name = ?5,
                         display_name_key = ?6, active = ?7, last_modified = ?8, version = version + 1,
-                        attributes = ?9, password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END
+                        attributes = ?9, password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END,
+                        ready = ?12
                  WHERE seq = ?1",
             )?
             .execute(params![
@@ -174,6 +208,7 @@ impl Store {
                     PasswordChange::Set(hash) => Some(hash.as_str()),
                     PasswordChange::Keep => None,
                 },
+                ready,
             ])?;
             replace_emails(conn, seq, &draft.email_keys)?;
             if !draft.active {
@@ -254,9 +289,9 @@ impl Store {
         let list = move |conn: &Connection| {
             let found = listing::list(conn, &USERS, &query, planned, &location_base, &positions)?;
             let mut items = Vec::with_capacity(found.items.len());
-            for user in found.items {
-                let groups = if with_groups { super::groups::user_groups(conn, &user.id)? } else { Vec::new() };
-                items.push((user, groups));
+            for listed in found.items {
+                let groups = if with_groups { listed.groups(conn)? } else { Vec::new() };
+                items.push((listed.user, groups));
             }
             Ok(Found { total: found.total, items, next: found.next })
         };

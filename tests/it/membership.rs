@@ -348,3 +348,81 @@ async fn crossed_additions_committed_together_cannot_make_a_cycle() {
     let nested = member_ids(&store, &left).await.len() + member_ids(&store, &right).await.len();
     assert_eq!(nested, 1, "one group contains the other, not both");
 }
+
+/// Each user's `group_seqs` (the direct groups kept in the user's row, from which lookups answer `groups`)
+/// against the memberships themselves.
+fn assert_rows_list_the_memberships(store: &Store, step: &str) {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let users: Vec<(String, Option<String>)> = conn
+        .prepare("SELECT id, group_seqs FROM users")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!users.is_empty());
+    for (id, kept) in users {
+        let mut kept: Vec<i64> =
+            kept.map(|list| list.split(',').map(|seq| seq.parse().unwrap()).collect()).unwrap_or_default();
+        kept.sort_unstable();
+        let truth: Vec<i64> = conn
+            .prepare("SELECT group_seq FROM group_members WHERE member_id = ?1 AND member_type = 'User' ORDER BY 1")
+            .unwrap()
+            .query_map([&id], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept, truth, "{step}: user {id}");
+    }
+}
+
+/// A lookup's answer for `name`: the groups the list gives the user (as lookups read them, from the row).
+async fn looked_up_groups(store: &Store, name: &str) -> Vec<(String, bool)> {
+    let query = scimbox::scim::list::Params { filter: Some(format!("userName eq \"{name}\"")), ..Default::default() }
+        .into_query(ResourceKind::User, 100)
+        .unwrap();
+    let found = store.list_users(query, "https://h/scim/v2".into(), true).await.unwrap();
+    assert_eq!(found.items.len(), 1, "{name}");
+    found.items[0].1.iter().map(|g| (g.id.clone(), g.direct)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_groups_kept_in_each_users_row_follow_every_kind_of_membership_change() {
+    let (_dir, store) = open();
+    let [a, b, c, d] = [
+        new_user(&store, "a").await,
+        new_user(&store, "b").await,
+        new_user(&store, "c").await,
+        new_user(&store, "d").await,
+    ];
+    let g1 = new_group(&store, "G1", vec![member(&a), member(&b)]).await;
+    let g2 = new_group(&store, "G2", vec![member(&b), member(&c)]).await;
+    let g3 = new_group(&store, "G3", vec![member(&g1), member(&d)]).await;
+    assert_rows_list_the_memberships(&store, "created");
+    assert_eq!(looked_up_groups(&store, "a").await, vec![(g1.clone(), true), (g3.clone(), false)]);
+    assert_eq!(looked_up_groups(&store, "b").await, vec![(g1.clone(), true), (g2.clone(), true), (g3.clone(), false)]);
+    assert_eq!(looked_up_groups(&store, "d").await, vec![(g3.clone(), true)]);
+
+    change(&store, &g1, vec![MemberChange::Add(vec![member(&c)]), MemberChange::Remove(vec![a.clone()])])
+        .await
+        .unwrap();
+    assert_rows_list_the_memberships(&store, "added and removed");
+    assert_eq!(looked_up_groups(&store, "a").await, vec![]);
+    change(&store, &g2, vec![MemberChange::Replace(vec![member(&a), member(&d)])]).await.unwrap();
+    assert_rows_list_the_memberships(&store, "replaced");
+    change(&store, &g3, vec![MemberChange::RemoveAll]).await.unwrap();
+    assert_rows_list_the_memberships(&store, "emptied");
+    assert_eq!(looked_up_groups(&store, "d").await, vec![(g2.clone(), true)]);
+    // A refused change (a member that does not exist) leaves the rows as they were.
+    let refused = change(&store, &g2, vec![MemberChange::Add(vec![member(&b), member("no-such-user")])]).await;
+    assert!(refused.is_err());
+    assert_rows_list_the_memberships(&store, "refused");
+    assert_eq!(looked_up_groups(&store, "b").await, vec![(g1.clone(), true)]);
+    // Deleting a group removes its memberships by cascade; deleting a user removes the user's.
+    store.delete_group(&actor(), &g2, None).await.unwrap();
+    assert_rows_list_the_memberships(&store, "group deleted");
+    assert_eq!(looked_up_groups(&store, "a").await, vec![]);
+    store.delete_user(&actor(), &c, None).await.unwrap();
+    assert_rows_list_the_memberships(&store, "user deleted");
+    assert_eq!(member_ids(&store, &g1).await, sorted(&[&b]));
+}
