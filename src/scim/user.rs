@@ -75,16 +75,8 @@ pub struct UserText {
 /// including) `meta`. It depends on the id and the attributes alone; `meta` and `groups`, which change
 /// without the attributes changing, are written around it on each read.
 pub fn ready_head(id: &str, attributes: &str) -> Result<String, Error> {
-    let user = UserText {
-        id: id.to_owned(),
-        attributes: attributes.to_owned(),
-        created: String::new(),
-        last_modified: String::new(),
-        version: 0,
-        ready: None,
-    };
     let mut out = Vec::with_capacity(attributes.len() + 96);
-    user.write_head(&mut out)?;
+    write_head(id, attributes, &mut out)?;
     String::from_utf8(out).map_err(|e| Error::internal(e.to_string()))
 }
 
@@ -92,7 +84,7 @@ impl UserText {
     /// The user with its attributes parsed.
     pub fn parse(self) -> Result<StoredUser, Error> {
         let Ok(Value::Object(attributes)) = serde_json::from_str(&self.attributes) else {
-            return Err(self.unreadable());
+            return Err(unreadable(&self.id));
         };
         Ok(StoredUser {
             id: self.id,
@@ -110,7 +102,7 @@ impl UserText {
     pub fn write_json(&self, groups: &[UserGroup], base_url: &str, out: &mut Vec<u8>) -> Result<(), Error> {
         match &self.ready {
             Some(head) => out.extend_from_slice(head.as_bytes()),
-            None => self.write_head(out)?,
+            None => write_head(&self.id, &self.attributes, out)?,
         }
         out.extend_from_slice(b",\"meta\":{\"resourceType\":\"User\",\"created\":");
         json_string(out, &self.created)?;
@@ -138,39 +130,39 @@ impl UserText {
         out.push(b'}');
         Ok(())
     }
+}
 
-    /// Appends what [`ready_head`] keeps: the answer from its start up to `meta`, from `attributes`.
-    fn write_head(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        let members = serde_json::from_str::<Members<'_>>(&self.attributes).map_err(|_| self.unreadable())?.0;
-        out.extend_from_slice(b"{\"schemas\":");
-        match members.iter().find(|(key, _)| key == "schemas") {
-            Some((_, schemas)) if is_non_empty_array(schemas.get()) => out.extend_from_slice(schemas.get().as_bytes()),
-            _ => {
-                let schemas = derived_schemas(members.iter().any(|(key, _)| key == ENTERPRISE_SCHEMA));
-                serde_json::to_writer(&mut *out, schemas).map_err(|e| Error::internal(e.to_string()))?;
-            }
-        }
-        out.extend_from_slice(b",\"id\":");
-        json_string(out, &self.id)?;
-        for (key, value) in &members {
-            // `render` sets these itself; normalisation keeps them out of what is stored.
-            if matches!(&**key, "schemas" | "id" | "meta" | "groups") {
-                continue;
-            }
-            if !default_keeps(ResourceKind::User, key, is_empty_object(value.get())) {
-                continue;
-            }
-            out.push(b',');
-            json_string(out, key)?;
-            out.push(b':');
-            out.extend_from_slice(value.get().as_bytes());
-        }
-        Ok(())
-    }
+fn unreadable(id: &str) -> Error {
+    Error::internal(format!("user {id} has unreadable attributes"))
+}
 
-    fn unreadable(&self) -> Error {
-        Error::internal(format!("user {} has unreadable attributes", self.id))
+/// Appends what [`ready_head`] keeps: the answer from its start up to `meta`, from `attributes`.
+fn write_head(id: &str, attributes: &str, out: &mut Vec<u8>) -> Result<(), Error> {
+    let members = serde_json::from_str::<Members<'_>>(attributes).map_err(|_| unreadable(id))?.0;
+    out.extend_from_slice(b"{\"schemas\":");
+    match members.iter().find(|(key, _)| key == "schemas") {
+        Some((_, schemas)) if is_non_empty_array(schemas.get()) => out.extend_from_slice(schemas.get().as_bytes()),
+        _ => {
+            let schemas = derived_schemas(members.iter().any(|(key, _)| key == ENTERPRISE_SCHEMA));
+            serde_json::to_writer(&mut *out, schemas).map_err(|e| Error::internal(e.to_string()))?;
+        }
     }
+    out.extend_from_slice(b",\"id\":");
+    json_string(out, id)?;
+    for (key, value) in &members {
+        // `render` sets these itself; normalisation keeps them out of what is stored.
+        if matches!(&**key, "schemas" | "id" | "meta" | "groups") {
+            continue;
+        }
+        if !default_keeps(ResourceKind::User, key, is_empty_object(value.get())) {
+            continue;
+        }
+        out.push(b',');
+        json_string(out, key)?;
+        out.push(b':');
+        out.extend_from_slice(value.get().as_bytes());
+    }
+    Ok(())
 }
 
 /// Appends `value` as a JSON string.
