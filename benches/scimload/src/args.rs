@@ -54,6 +54,9 @@ pub struct Args {
     /// (profile pushes, deactivations); all of them when fewer are seeded.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub sample: usize,
+    /// Creates in each `POST /Bulk` of the bulk scenario (scimbox accepts at most 1,000 by default).
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub bulk_size: u32,
     /// A request taking longer than this counts as a timeout error.
     #[arg(long, default_value = "30s", value_name = "D", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -73,6 +76,8 @@ pub enum Scenario {
     GroupPatch,
     /// Paging through all users with `count=100`, as Okta's import does.
     Import,
+    /// Durable creates of new users, --bulk-size of them in each `POST /Bulk`.
+    Bulk,
     /// `GET` of the base URL, expecting 2xx: the baseline against a hello-world server.
     Hello,
 }
@@ -85,6 +90,7 @@ impl Scenario {
             Scenario::Create => "create",
             Scenario::GroupPatch => "group-patch",
             Scenario::Import => "import",
+            Scenario::Bulk => "bulk",
             Scenario::Hello => "hello",
         }
     }
@@ -226,7 +232,9 @@ mod tests {
             "at least --group-size + --connections",
         );
         refused("--base-url http://h/ --scenario import --token T --seed-only --seed-users 10", "--group-size");
+        refused("--base-url http://h/ --scenario bulk --token T --bulk-size 0", "--bulk-size");
         args("--base-url http://h/ --scenario lookup --token T --seed-users 10").unwrap();
+        assert_eq!(args("--base-url http://h/ --scenario bulk --token T").unwrap().bulk_size, 1000);
         // The baseline needs no token and no data.
         args("--base-url http://127.0.0.1:1/ --scenario hello").unwrap();
     }

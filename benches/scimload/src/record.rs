@@ -28,10 +28,12 @@ pub enum Kind {
     PatchGroup,
     /// One import page.
     Page,
+    /// One `POST /Bulk` of creates.
+    Bulk,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Hello,
         Kind::Lookup,
         Kind::LookupMiss,
@@ -41,6 +43,7 @@ impl Kind {
         Kind::PatchUser,
         Kind::PatchGroup,
         Kind::Page,
+        Kind::Bulk,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Kind {
             Kind::PatchUser => "patch-user",
             Kind::PatchGroup => "patch-group",
             Kind::Page => "page",
+            Kind::Bulk => "bulk",
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::args::{Args, Scenario};
 use crate::histogram::Histogram;
 use crate::mix;
-use crate::record::{Record, Tally};
+use crate::record::{Kind, Record, Tally};
 use crate::seed::SeedReport;
 
 /// Latency figures in milliseconds.
@@ -69,6 +69,9 @@ pub struct Summary {
     pub errors: u64,
     pub requests_per_second: f64,
     pub latency_ms: Latency,
+    /// The bulk scenario: users created per second by the `POST /Bulk` requests answered right.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_created_per_second: Option<f64>,
     /// Errors by HTTP status, `wrong-answer`, `timeout`, `connect` or `connection`.
     pub errors_by_category: BTreeMap<String, u64>,
     pub by_kind: Vec<KindSummary>,
@@ -103,6 +106,10 @@ impl Summary {
             errors: total.error_count(),
             requests_per_second: total.requests() as f64 / seconds,
             latency_ms: Latency::of(&total.latency),
+            users_created_per_second: (args.scenario == Scenario::Bulk).then(|| {
+                let right = record.tallies().filter(|(kind, _)| *kind == Kind::Bulk).map(|(_, t)| t.right).sum::<u64>();
+                (right * u64::from(args.bulk_size)) as f64 / seconds
+            }),
             errors_by_category: total.errors.clone(),
             by_kind: record.tallies().map(|(kind, tally)| kind_summary(kind.name(), tally)).collect(),
             mix: (args.scenario == Scenario::OktaMix).then(|| {
@@ -142,6 +149,9 @@ impl Summary {
             "  requests   {} ({:.1}/s), {} right, {} errors",
             self.requests, self.requests_per_second, self.right, self.errors
         );
+        if let Some(users) = self.users_created_per_second {
+            let _ = writeln!(out, "  users      {users:.1} created/s (durable, by the requests answered right)");
+        }
         let _ = writeln!(out, "  latency    {}", latency_line(&self.latency_ms));
         let _ = writeln!(out, "  errors     {}", errors_line(&self.errors_by_category));
         if self.by_kind.len() > 1 {

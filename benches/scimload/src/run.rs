@@ -28,7 +28,12 @@ pub async fn run(args: &Args) -> Result<Finished, String> {
     if args.seed_only {
         return Ok(Finished::Seeded(seeding));
     }
-    let shared = Arc::new(Shared { scenario: args.scenario, plan, connections: clients.len() });
+    let shared = Arc::new(Shared {
+        scenario: args.scenario,
+        plan,
+        connections: clients.len(),
+        bulk_size: args.bulk_size as usize,
+    });
     let start = Instant::now() + args.warmup;
     let stop = start + args.duration;
     let mut tasks = tokio::task::JoinSet::new();

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 /// Okta pages imports (and asks for lookups) 100 at a time.
 pub const PAGE: u64 = 100;
@@ -44,6 +45,10 @@ pub struct Profile<'a> {
 
 /// The body of a `POST /Users` or `PUT /Users/{id}`.
 pub fn user_body(profile: &Profile) -> Bytes {
+    Bytes::from(user_value(profile).to_string())
+}
+
+fn user_value(profile: &Profile) -> Value {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "userName": profile.user_name,
@@ -61,7 +66,17 @@ pub fn user_body(profile: &Profile) -> Bytes {
     if let Some(title) = profile.title {
         body["title"] = json!(title);
     }
-    Bytes::from(body.to_string())
+    body
+}
+
+/// A `POST /Bulk` creating one user per profile; operation `i` has bulkId `u{i}`.
+pub fn bulk_create_body(profiles: &[Profile]) -> Bytes {
+    let operations: Vec<Value> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, profile)| json!({ "method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": user_value(profile) }))
+        .collect();
+    Bytes::from(json!({ "schemas": [BULK_REQUEST_SCHEMA], "Operations": operations }).to_string())
 }
 
 /// The body of a `POST /Groups` without members (Okta's group push creates, then patches members in).
@@ -191,6 +206,48 @@ pub fn check_user(body: &[u8], user_name: &str) -> Result<Resource, String> {
     Ok(resource)
 }
 
+/// A `BulkResponse` to [`bulk_create_body`] of `count` users must say that every one was created
+/// (status 201 and a location for each bulkId, whatever the order of the operations).
+pub fn check_bulk_created(body: &[u8], count: usize) -> Result<(), String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "bulkId")]
+        bulk_id: Option<String>,
+        status: Value,
+        location: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct BulkResponse {
+        #[serde(rename = "Operations", default)]
+        operations: Vec<Answer>,
+    }
+    let response: BulkResponse = serde_json::from_slice(body).map_err(|e| format!("not a BulkResponse: {e}"))?;
+    let mut created = vec![false; count];
+    for answer in &response.operations {
+        let status = match &answer.status {
+            Value::String(text) => text.parse::<u16>().ok(),
+            Value::Number(number) => number.as_u64().and_then(|n| u16::try_from(n).ok()),
+            _ => None,
+        };
+        let index = answer.bulk_id.as_deref().and_then(|id| id.strip_prefix('u')?.parse::<usize>().ok());
+        match (index, status) {
+            (Some(i), Some(201)) if i < count && answer.location.as_deref().is_some_and(|l| !l.is_empty()) => {
+                created[i] = true;
+            }
+            _ => {
+                return Err(format!(
+                    "bulk operation {:?} answered status {} (location {:?})",
+                    answer.bulk_id, answer.status, answer.location
+                ));
+            }
+        }
+    }
+    match created.iter().filter(|c| !**c).count() {
+        0 => Ok(()),
+        missing => Err(format!("the BulkResponse reports {missing} of {count} creates as not done")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +285,11 @@ mod tests {
         assert_eq!(patch["Operations"][0]["path"], "members[value eq \"id1\"]");
         let add: Value = serde_json::from_slice(&add_members_body([("a", ""), ("b", "B")])).unwrap();
         assert_eq!(add["Operations"][0]["value"], json!([{ "value": "a" }, { "value": "b", "display": "B" }]));
+        let profile = Profile { id: None, user_name: "b@example.com", display_name: "B", title: None, active: true };
+        let bulk: Value = serde_json::from_slice(&bulk_create_body(&[profile, profile])).unwrap();
+        assert_eq!(bulk["schemas"][0], BULK_REQUEST_SCHEMA);
+        assert_eq!(bulk["Operations"][1]["bulkId"], "u1");
+        assert_eq!(bulk["Operations"][0]["data"]["userName"], "b@example.com");
         let deactivate: Value = serde_json::from_slice(&set_active_body(false)).unwrap();
         assert_eq!(deactivate["Operations"][0], json!({ "op": "replace", "value": { "active": false } }));
     }
@@ -245,5 +307,14 @@ mod tests {
         assert!(check_user(br#"{"id":"1","userName":"a@x"}"#, "a@x").is_ok());
         assert!(check_user(br#"{"userName":"a@x"}"#, "a@x").is_err());
         assert!(check_user(br#"{"id":"1","userName":"A@x"}"#, "a@x").is_err());
+        let created = br#"{"Operations":[{"bulkId":"u1","status":"201","location":"/Users/b"},
+                                          {"bulkId":"u0","status":201,"location":"/Users/a"}]}"#;
+        assert_eq!(check_bulk_created(created, 2), Ok(()));
+        assert!(check_bulk_created(created, 3).is_err());
+        let refused = br#"{"Operations":[{"bulkId":"u0","status":"201","location":"/Users/a"},
+                                          {"bulkId":"u1","status":"409","response":{}}]}"#;
+        assert!(check_bulk_created(refused, 2).is_err());
+        assert!(check_bulk_created(br#"{"Operations":[{"bulkId":"u0","status":"201"}]}"#, 1).is_err());
+        assert!(check_bulk_created(b"{}", 1).is_err());
     }
 }

@@ -31,6 +31,8 @@ pub struct Shared {
     pub scenario: Scenario,
     pub plan: Plan,
     pub connections: usize,
+    /// Creates per `POST /Bulk` (the bulk scenario).
+    pub bulk_size: usize,
 }
 
 /// One virtual user.
@@ -81,6 +83,7 @@ impl VirtualUser {
                 Scenario::Create => self.create(Kind::Create).await,
                 Scenario::GroupPatch => self.move_member().await,
                 Scenario::Import => self.page().await,
+                Scenario::Bulk => self.bulk_create().await,
                 Scenario::OktaMix => match mix::pick(&mut self.rng) {
                     Flow::ProfilePush => self.profile_push().await,
                     Flow::AssignExisting => self.lookup().await,
@@ -149,6 +152,32 @@ impl VirtualUser {
         let body =
             scim::user_body(&Profile { id: None, user_name: &name, display_name: &display, title: None, active: true });
         self.call(kind, Method::POST, "/Users", Some(body), &[201], |reply| scim::check_user(&reply.body, &name)).await;
+    }
+
+    /// Durable creates of --bulk-size users no one has created before, in one `POST /Bulk`.
+    async fn bulk_create(&mut self) {
+        let size = self.shared.bulk_size;
+        let first = self.created;
+        self.created += size as u64;
+        let names: Vec<String> =
+            (first..self.created).map(|n| scim::new_user_name(&self.shared.plan.run, self.index, n)).collect();
+        let displays: Vec<String> = (first..self.created).map(|n| format!("New User {}", n + 1)).collect();
+        let profiles: Vec<Profile> = names
+            .iter()
+            .zip(&displays)
+            .map(|(name, display)| Profile {
+                id: None,
+                user_name: name,
+                display_name: display,
+                title: None,
+                active: true,
+            })
+            .collect();
+        let body = scim::bulk_create_body(&profiles);
+        self.call(Kind::Bulk, Method::POST, "/Bulk", Some(body), &[200], |reply| {
+            scim::check_bulk_created(&reply.body, size)
+        })
+        .await;
     }
 
     /// An assignment of a new user: the lookup finds nothing, then the create.

@@ -101,6 +101,14 @@ fn every_scenario_runs_without_errors_against_a_scim_server() {
         assert!(summary["requests"].as_u64().unwrap() > 10, "{scenario}: {summary}");
         assert_eq!(summary["errors"], 0, "{scenario}: {summary}");
     }
+    // Bulk: every request creates --bulk-size users, and the users per second are reported.
+    let (success, bulk) = scimload(&[&common[..], &["--scenario", "bulk", "--bulk-size", "25"]].concat());
+    assert!(success, "{bulk}");
+    assert_eq!(bulk["errors"], 0, "{bulk}");
+    let right = bulk["right"].as_f64().unwrap();
+    assert!(right > 0.0, "{bulk}");
+    let seconds = bulk["duration_seconds"].as_f64().unwrap();
+    assert_eq!(bulk["users_created_per_second"].as_f64().unwrap(), right * 25.0 / seconds, "{bulk}");
     // The mix sends every kind of request it documents.
     let (_, mix) = scimload(&[&common[..], &["--scenario", "okta-mix"]].concat());
     let kinds: Vec<&str> = mix["by_kind"].as_array().unwrap().iter().map(|k| k["kind"].as_str().unwrap()).collect();

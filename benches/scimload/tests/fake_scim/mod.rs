@@ -1,5 +1,6 @@
 //! A tiny in-memory SCIM server, just enough of RFC 7644 for every scimload scenario (filters by
-//! `userName` and `displayName` only, index paging, the PATCH forms scimload sends), so that the
+//! `userName` and `displayName` only, index paging, the PATCH forms scimload sends, `POST /Bulk` of
+//! user creates), so that the
 //! generator's requests and checks are tested end to end without depending on scimbox. With `lying`
 //! set, its lookups find nothing, which scimload must count as wrong answers.
 
@@ -73,6 +74,23 @@ async fn answer(
     let (status, value) = match (&method, segments.as_slice()) {
         (&Method::GET, ["Users"]) => list_users(&state, &query),
         (&Method::POST, ["Users"]) => state.create_user(body),
+        (&Method::POST, ["Bulk"]) => {
+            let mut answers = Vec::new();
+            for operation in body["Operations"].as_array().into_iter().flatten() {
+                let (status, user) = if operation["method"] == "POST" && operation["path"] == "/Users" {
+                    state.create_user(operation["data"].clone())
+                } else {
+                    (400, json!({}))
+                };
+                let mut answer =
+                    json!({ "method": "POST", "bulkId": operation["bulkId"], "status": status.to_string() });
+                if status == 201 {
+                    answer["location"] = json!(format!("/scim/v2/Users/{}", user["id"].as_str().unwrap_or_default()));
+                }
+                answers.push(answer);
+            }
+            (200, json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": answers }))
+        }
         (&Method::GET, ["Users", id]) => match state.user_by_id.get(*id) {
             Some(&at) => (200, state.users[at].clone()),
             None => (404, json!({})),
