@@ -82,7 +82,7 @@ impl Store {
             ensure_name_free(conn, &draft.display_name, None)?;
             let id = uuid::Uuid::now_v7().to_string();
             let at = format_time(now());
-            let attributes = Value::Object(draft.attributes.clone()).to_string();
+            let attributes = super::object_text(&draft.attributes)?;
             conn.prepare_cached(
                 "INSERT INTO groups (id, display_name, display_name_key, external_id, created_at, last_modified,
                                      version, attributes)
@@ -200,7 +200,7 @@ impl Store {
                 crate::scim::user::fold(&draft.display_name),
                 draft.external_id,
                 at,
-                Value::Object(draft.attributes.clone()).to_string()
+                super::object_text(&draft.attributes)?
             ])?;
             Ok(StoredGroup {
                 id: current.id,

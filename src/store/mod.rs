@@ -556,6 +556,12 @@ pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
+/// The JSON text of a resource's attributes, written from a borrow (the writer used to copy the whole
+/// object into a `Value` first: 6 % of its time under Bulk creates).
+pub(super) fn object_text(object: &serde_json::Map<String, serde_json::Value>) -> Result<String, StoreError> {
+    serde_json::to_string(object).map_err(|error| StoreError::Internal(format!("cannot write attributes: {error}")))
+}
+
 /// Now, as stored.
 pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
@@ -620,5 +626,49 @@ mod write_tests {
             .await
             .unwrap();
         assert_eq!(names, ["after", "before"], "the panicking write left nothing behind");
+    }
+
+    /// The writes of one `in_one_commit` share a transaction but not their fate: one that fails or panics
+    /// after writing is undone alone (its own savepoint), and those around it commit together.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_write_in_one_commit_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let insert = |name: &'static str, ending: Option<bool>| {
+            store.write(move |conn| {
+                conn.execute(
+                    "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+                     VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
+                    [name],
+                )?;
+                match ending {
+                    None => Ok(()),
+                    Some(false) => Err(StoreError::Conflict(format!("{name} is refused after its insert"))),
+                    Some(true) => panic!("{name} panics after its insert"),
+                }
+            })
+        };
+        let (results, committed) = store
+            .in_one_commit(async {
+                let mut results = Vec::new();
+                for (name, ending) in
+                    [("a", None), ("refused", Some(false)), ("b", None), ("panics", Some(true)), ("c", None)]
+                {
+                    results.push(insert(name, ending).await.is_ok());
+                }
+                results
+            })
+            .await;
+        committed.unwrap();
+        assert_eq!(results, [true, false, true, false, true]);
+        let names = store
+            .read(|conn| {
+                let mut statement = conn.prepare("SELECT username FROM admins ORDER BY username")?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, ["a", "b", "c"], "each failed write left nothing, and its neighbours all committed");
     }
 }

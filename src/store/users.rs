@@ -124,7 +124,7 @@ impl Store {
             ensure_unique(conn, &draft, None)?;
             let id = uuid::Uuid::now_v7().to_string();
             let at = format_time(now());
-            let attributes = serde_json::Value::Object(draft.attributes.clone()).to_string();
+            let attributes = super::object_text(&draft.attributes)?;
             let ready = ready_head(&id, &attributes)?;
             conn.prepare_cached(
                 "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, display_name_key,
@@ -184,7 +184,7 @@ impl Store {
             }
             ensure_unique(conn, &draft, Some(seq))?;
             let at = format_time(now());
-            let attributes = serde_json::Value::Object(draft.attributes.clone()).to_string();
+            let attributes = super::object_text(&draft.attributes)?;
             let ready = ready_head(&current.id, &attributes)?;
             conn.prepare_cached(
                 "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, display_name = ?5,

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
 
 use super::{parse_json, tag_version};
 use crate::audit::Actor;
@@ -49,7 +50,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
     // store together (in their order) and their outcomes awaited together: the writer runs them back to
     // back instead of waiting for each answer to travel back before the next is sent.
     let pipelined = request.fail_on_errors.is_none();
-    let mut batch: Vec<(usize, Operation)> = Vec::new();
+    let mut batch: Vec<usize> = Vec::new();
     'run: while !pending.is_empty() {
         let mut waiting = Vec::new();
         let mut progressed = false;
@@ -62,7 +63,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                 && !duplicates.contains(&index)
                 && bulk::references(operation).is_empty()
             {
-                batch.push((index, operation.clone()));
+                batch.push(index);
                 continue;
             }
             progressed |= run_batch(app, actor, base, &mut batch, &request.operations, &mut progress).await;
@@ -157,13 +158,14 @@ impl Progress {
     }
 }
 
-/// Runs the operations gathered in `batch` (those without references) together: each is sent to the
-/// store as soon as it is ready, in their order. Answers whether there were any.
+/// Runs the operations gathered in `batch` (indexes of well-formed operations without references)
+/// together: each is sent to the store as soon as it is ready, in their order. Answers whether there
+/// were any.
 async fn run_batch(
     app: &App,
     actor: &Actor,
     base: &str,
-    batch: &mut Vec<(usize, Operation)>,
+    batch: &mut Vec<usize>,
     operations: &[Result<Operation, scim::Error>],
     progress: &mut Progress,
 ) -> bool {
@@ -171,8 +173,14 @@ async fn run_batch(
         return false;
     }
     let ran = std::mem::take(batch);
-    let outcomes = futures_util::future::join_all(ran.iter().map(|(_, op)| run(app, actor, base, op))).await;
-    for ((index, _), outcome) in ran.into_iter().zip(outcomes) {
+    let outcomes = futures_util::future::join_all(ran.iter().map(|&index| async move {
+        match &operations[index] {
+            Ok(operation) => run(app, actor, base, operation).await,
+            Err(error) => failure(None, None, error.clone()),
+        }
+    }))
+    .await;
+    for (index, outcome) in ran.into_iter().zip(outcomes) {
         progress.settle(&operations[index], &outcome);
         progress.record(index, outcome);
     }
@@ -201,7 +209,7 @@ async fn run(app: &App, actor: &Actor, base: &str, operation: &Operation) -> Out
         "*" => Precondition::Any,
         tags => Precondition::Versions(tags.split(',').filter_map(tag_version).collect()),
     });
-    let data = operation.data.clone().unwrap_or_default();
+    let data = operation.data.as_ref().unwrap_or(&Value::Null);
     let id = target.id.as_deref().unwrap_or_default();
     let done = |location: Option<String>, version: Option<String>, status: u16| Outcome {
         method: operation.method,
@@ -213,22 +221,22 @@ async fn run(app: &App, actor: &Actor, base: &str, operation: &Operation) -> Out
     };
     let location = |kind: ResourceKind, id: &str| Some(kind.location(base, id));
     let result = match (operation.method, target.kind) {
-        (Method::Post, ResourceKind::User) => super::users::create_from(app, actor, &data)
+        (Method::Post, ResourceKind::User) => super::users::create_from(app, actor, data)
             .await
             .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 201)),
-        (Method::Post, ResourceKind::Group) => super::groups::create_from(app, actor, &data)
+        (Method::Post, ResourceKind::Group) => super::groups::create_from(app, actor, data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 201)),
-        (Method::Put, ResourceKind::User) => super::users::replace_from(app, actor, id, precondition, &data)
+        (Method::Put, ResourceKind::User) => super::users::replace_from(app, actor, id, precondition, data)
             .await
             .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
-        (Method::Put, ResourceKind::Group) => super::groups::replace_from(app, actor, id, precondition, &data)
+        (Method::Put, ResourceKind::Group) => super::groups::replace_from(app, actor, id, precondition, data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 200)),
-        (Method::Patch, ResourceKind::User) => super::users::patch_from(app, actor, id, precondition, &data)
+        (Method::Patch, ResourceKind::User) => super::users::patch_from(app, actor, id, precondition, data)
             .await
             .map(|u| done(location(target.kind, &u.id), Some(u.etag()), 200)),
-        (Method::Patch, ResourceKind::Group) => super::groups::patch_from(app, actor, id, precondition, &data)
+        (Method::Patch, ResourceKind::Group) => super::groups::patch_from(app, actor, id, precondition, data)
             .await
             .map(|g| done(location(target.kind, &g.id), Some(g.etag()), 204)),
         (Method::Delete, ResourceKind::User) => app
