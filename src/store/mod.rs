@@ -138,13 +138,17 @@ struct OneCommit {
     store: usize,
     gate: Option<Arc<std::sync::Mutex<writer::ChunkGate>>>,
     committed: Vec<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>,
+    /// A chunk's transaction was rolled back: the task's later writes are refused, not committed alone.
+    spoiled: bool,
 }
 
 impl OneCommit {
     /// Lets the open chunk commit; the next write opens another.
     fn finish(&mut self) {
         if let Some(gate) = self.gate.take() {
-            gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
+            let mut gate = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            gate.finish(false);
+            self.spoiled |= gate.spoiled();
         }
     }
 }
@@ -338,7 +342,22 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         if let Some(chunks) = self.own_chunks() {
-            return self.write_in_chunk(chunks, f).await;
+            return self.write_in_chunk(chunks, true, f).await;
+        }
+        self.inner.writer.write(f).await
+    }
+
+    /// A write that makes every check that can refuse it before its first change, so that a refused
+    /// write has changed nothing (a create: is the name free, then the inserts). Inside `in_one_commit`
+    /// it runs without a savepoint of its own; should it fail after a change all the same (a full disk),
+    /// the whole transaction is rolled back and the commit reports the error. Elsewhere it is `write`.
+    async fn write_checked<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        if let Some(chunks) = self.own_chunks() {
+            return self.write_in_chunk(chunks, false, f).await;
         }
         self.inner.writer.write(f).await
     }
@@ -393,20 +412,33 @@ impl Store {
     }
 
     /// A write of a task inside `in_one_commit`: into its open chunk, or a new one.
-    async fn write_in_chunk<T, F>(&self, chunks: Arc<std::sync::Mutex<OneCommit>>, f: F) -> Result<T, StoreError>
+    async fn write_in_chunk<T, F>(
+        &self,
+        chunks: Arc<std::sync::Mutex<OneCommit>>,
+        savepoint: bool,
+        f: F,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let mut item: writer::Item = Box::new(move |conn| {
+        let run = Box::new(move |conn: &Connection| {
             let result = f(conn);
             let keep = result.is_ok();
             let _ = reply.send(result);
             keep
         });
+        let mut item = writer::Item { run, savepoint };
         loop {
-            let gate = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).gate.clone();
+            let (gate, spoiled) = {
+                let chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                (chunks.gate.clone(), chunks.spoiled)
+            };
+            if spoiled {
+                // The task's transaction was rolled back: what it sends now must not commit on its own.
+                return Err(StoreError::Internal("the write's transaction was rolled back".into()));
+            }
             let gate = match gate {
                 Some(gate) => gate,
                 None => {
@@ -424,6 +456,7 @@ impl Store {
                     // That chunk has stopped taking writes: the next one takes this.
                     item = back;
                     let mut chunks = chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    chunks.spoiled |= gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).spoiled();
                     if chunks.gate.as_ref().is_some_and(|g| Arc::ptr_eq(g, &gate)) {
                         chunks.gate = None;
                     }
@@ -439,9 +472,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        // Inside `in_one_commit`, reads see the task's own writes not yet committed: they run in its chunk.
+        // Inside `in_one_commit`, reads see the task's own writes not yet committed: they run in its chunk
+        // (without a savepoint: a read changes nothing).
         if let Some(chunks) = self.own_chunks() {
-            return self.write_in_chunk(chunks, f).await;
+            return self.write_in_chunk(chunks, false, f).await;
         }
         self.inner.readers.read(f).await
     }
@@ -454,7 +488,7 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         if let Some(chunks) = self.own_chunks() {
-            return self.write_in_chunk(chunks, f).await;
+            return self.write_in_chunk(chunks, false, f).await;
         }
         self.inner.readers.read_long(f).await
     }
@@ -670,5 +704,98 @@ mod write_tests {
             .await
             .unwrap();
         assert_eq!(names, ["a", "b", "c"], "each failed write left nothing, and its neighbours all committed");
+    }
+
+    async fn admin_names(store: &Store) -> Vec<String> {
+        store
+            .read(|conn| {
+                let mut statement = conn.prepare("SELECT username FROM admins ORDER BY username")?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// How a checked write (no savepoint of its own inside `in_one_commit`) ends.
+    #[derive(Clone, Copy)]
+    enum Checked {
+        Inserts,
+        RefusedBeforeInserting,
+        FailsAfterInserting,
+        PanicsAfterInserting,
+    }
+
+    fn checked(store: &Store, name: &'static str, how: Checked) -> impl Future<Output = Result<(), StoreError>> {
+        store.write_checked(move |conn| {
+            if matches!(how, Checked::RefusedBeforeInserting) {
+                return Err(StoreError::Conflict(format!("{name} is refused before it changes anything")));
+            }
+            conn.execute(
+                "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+                 VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
+                [name],
+            )?;
+            match how {
+                Checked::FailsAfterInserting => Err(StoreError::Conflict(format!("{name} fails after its insert"))),
+                Checked::PanicsAfterInserting => panic!("{name} panics after its insert"),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// A checked write refused before any change needs no savepoint: its neighbours commit.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_checked_write_refused_before_any_change_leaves_its_neighbours_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (results, committed) = store
+            .in_one_commit(async {
+                vec![
+                    checked(&store, "a", Checked::Inserts).await.is_ok(),
+                    checked(&store, "refused", Checked::RefusedBeforeInserting).await.is_ok(),
+                    checked(&store, "b", Checked::Inserts).await.is_ok(),
+                ]
+            })
+            .await;
+        committed.unwrap();
+        assert_eq!(results, [true, false, true]);
+        assert_eq!(admin_names(&store).await, ["a", "b"]);
+    }
+
+    /// A checked write that fails (or panics) after a change cannot be undone alone: the whole transaction
+    /// is rolled back, the commit says so, and nothing of it is stored; the store goes on working.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_checked_write_failing_after_a_change_rolls_the_whole_commit_back() {
+        for how in [Checked::FailsAfterInserting, Checked::PanicsAfterInserting] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let (_, committed) = store
+                .in_one_commit(async {
+                    insert_admin(&store, "before").await.unwrap();
+                    checked(&store, "checked", Checked::Inserts).await.unwrap();
+                    assert!(checked(&store, "spoils", how).await.is_err());
+                    // Sent after the transaction was spoiled: not run, and told so.
+                    assert!(insert_admin(&store, "after").await.is_err());
+                })
+                .await;
+            assert!(matches!(committed, Err(StoreError::Internal(_))), "{committed:?}");
+            assert_eq!(admin_names(&store).await, Vec::<String>::new(), "nothing of the spoiled commit is stored");
+            insert_admin(&store, "later").await.unwrap();
+            assert_eq!(admin_names(&store).await, ["later"]);
+        }
+    }
+
+    async fn insert_admin(store: &Store, name: &'static str) -> Result<(), StoreError> {
+        store
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+                     VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
+                    [name],
+                )?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -112,6 +112,7 @@ fn access_changes(current: &StoredUser, draft: &UserDraft, password: &PasswordCh
 
 impl Store {
     /// Creates a user; `userName` and e-mail addresses must be unused among live users (case-insensitively).
+    /// Everything that can refuse it is checked before the first insert (`write_checked`).
     pub async fn create_user(
         &self,
         actor: &Actor,
@@ -119,7 +120,7 @@ impl Store {
         password_hash: Option<String>,
     ) -> Result<StoredUser, StoreError> {
         let actor = actor.clone();
-        self.write(move |conn| {
+        self.write_checked(move |conn| {
             let user_name_key = crate::scim::user::fold(&draft.user_name);
             ensure_unique(conn, &draft, None)?;
             let id = uuid::Uuid::now_v7().to_string();

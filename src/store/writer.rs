@@ -78,6 +78,10 @@ fn is_fresh(marker: &std::path::Path) -> bool {
 /// how to answer its caller once the commit outcome is known.
 struct Ran {
     ok: bool,
+    /// The transaction can no longer be committed (a write of a chunk failed after changing the
+    /// database, with no savepoint to undo it with, or SQLite rolled the transaction back itself): the
+    /// whole group is rolled back and every caller told so.
+    spoiled: bool,
     answer: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
 }
 
@@ -158,13 +162,24 @@ const CHUNK_GAP: Duration = Duration::from_millis(10);
 const CHUNK_MAX: usize = 2000;
 
 /// One write of a chunk: runs on the connection, answers its caller itself, and says whether to keep it.
-pub(super) type Item = Box<dyn FnOnce(&Connection) -> bool + Send>;
+pub(super) struct Item {
+    pub run: Box<dyn FnOnce(&Connection) -> bool + Send>,
+    /// Whether it runs in a savepoint of its own. A write that checks everything before its first change
+    /// (a create) changes nothing when it fails, and runs without one: a savepoint and the page copies
+    /// it keeps were a quarter of a create's instructions in a Bulk request. Should such a write fail
+    /// after a change all the same, nothing can undo that change alone, and the whole transaction is
+    /// rolled back (`Ran::spoiled`).
+    pub savepoint: bool,
+}
 
 /// The way into a chunk's open transaction: writes are sent while it is open; the writer closes it (under
-/// this lock, then runs what was sent before) when it stops taking writes, so none is ever left unrun.
+/// this lock, then runs what was sent before) when it stops taking writes, so none is left unrun unless
+/// the transaction was spoiled (then each caller is told its write did not run).
 #[derive(Debug)]
 pub(super) struct ChunkGate {
     items: Option<std::sync::mpsc::Sender<Item>>,
+    /// The chunk's transaction was rolled back: the task's later writes must not go to a new chunk.
+    spoiled: bool,
 }
 
 impl ChunkGate {
@@ -176,9 +191,15 @@ impl ChunkGate {
         }
     }
 
-    /// Lets the chunk commit: it takes no more writes.
-    pub(super) fn finish(&mut self) {
+    /// Lets the chunk commit (or roll back, when `spoiled`): it takes no more writes.
+    pub(super) fn finish(&mut self, spoiled: bool) {
         self.items = None;
+        self.spoiled |= spoiled;
+    }
+
+    /// Whether the chunk's transaction was rolled back.
+    pub(super) fn spoiled(&self) -> bool {
+        self.spoiled
     }
 }
 
@@ -189,19 +210,28 @@ pub(super) struct Chunk {
     pub committed: oneshot::Receiver<Result<(), StoreError>>,
 }
 
-/// Runs one write of a chunk in its own savepoint.
-fn run_item(conn: &Connection, item: Item) {
+/// Runs one write of a chunk, in its own savepoint if it asks for one. Answers whether the transaction
+/// can still be committed: not when a write without a savepoint failed after changing the database, nor
+/// when SQLite rolled the transaction back itself (as it does after some I/O errors).
+fn run_item(conn: &Connection, item: Item) -> bool {
+    let Item { run, savepoint } = item;
+    if !savepoint {
+        let before = conn.total_changes();
+        let keep = catch_unwind(AssertUnwindSafe(|| run(conn))).unwrap_or(false);
+        return (keep || conn.total_changes() == before) && !conn.is_autocommit();
+    }
     if let Err(error) = transaction_statement(conn, "SAVEPOINT item") {
         tracing::error!(%error, "cannot open a savepoint");
-        return;
+        return !conn.is_autocommit();
     }
-    let keep = catch_unwind(AssertUnwindSafe(|| item(conn))).unwrap_or(false);
+    let keep = catch_unwind(AssertUnwindSafe(|| run(conn))).unwrap_or(false);
     if !keep && let Err(error) = transaction_statement(conn, "ROLLBACK TO item") {
         tracing::error!(%error, "cannot roll a write back");
     }
     if let Err(error) = transaction_statement(conn, "RELEASE item") {
         tracing::error!(%error, "cannot release a savepoint");
     }
+    !conn.is_autocommit()
 }
 
 #[derive(Debug)]
@@ -233,7 +263,7 @@ impl Writer {
             let answer = Box::new(move |commit: Result<(), StoreError>| {
                 let _ = reply.send(commit.and(result));
             });
-            Ran { ok, answer }
+            Ran { ok, spoiled: false, answer }
         });
         self.queue.send(Message::Write(job)).await.map_err(|_| StoreError::Closed)?;
         // A dropped reply means the write panicked: it was rolled back like any failed write.
@@ -247,7 +277,7 @@ impl Writer {
             let _ = entered_tx.send(());
             // Returns when the hold is dropped (the sender disconnects).
             let _ = released.recv();
-            Ran { ok: true, answer: Box::new(|_| {}) }
+            Ran { ok: true, spoiled: false, answer: Box::new(|_| {}) }
         });
         self.queue.send(Message::Write(job)).await.map_err(|_| StoreError::Closed)?;
         entered.await.map_err(|_| StoreError::Closed)?;
@@ -261,31 +291,34 @@ impl Writer {
     /// outcome comes through `committed`.
     pub(super) async fn open_chunk(&self) -> Result<Chunk, StoreError> {
         let (items_tx, items) = std::sync::mpsc::channel::<Item>();
-        let gate = Arc::new(std::sync::Mutex::new(ChunkGate { items: Some(items_tx) }));
+        let gate = Arc::new(std::sync::Mutex::new(ChunkGate { items: Some(items_tx), spoiled: false }));
         let (done, committed) = oneshot::channel();
         let job_gate = Arc::clone(&gate);
         let job: Job = Box::new(move |conn| {
             let mut ran = 0;
+            let mut sound = true;
             if let Ok(conn) = conn {
-                while ran < CHUNK_MAX {
+                while ran < CHUNK_MAX && sound {
                     match items.recv_timeout(CHUNK_GAP) {
                         Ok(item) => {
-                            run_item(conn, item);
+                            sound = run_item(conn, item);
                             ran += 1;
                         }
                         Err(_) => break,
                     }
                 }
             }
-            job_gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
+            job_gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).finish(!sound);
             // What was sent before the gate closed still runs in this transaction (without a connection,
-            // dropping an item answers its caller with an error).
+            // or once the transaction is spoiled, dropping an item answers its caller with an error).
             while let Ok(item) = items.try_recv() {
-                if let Ok(conn) = conn {
-                    run_item(conn, item);
+                if let Ok(conn) = conn
+                    && sound
+                {
+                    sound = run_item(conn, item);
                 }
             }
-            Ran { ok: true, answer: Box::new(move |commit| drop(done.send(commit))) }
+            Ran { ok: sound, spoiled: !sound, answer: Box::new(move |commit| drop(done.send(commit))) }
         });
         self.queue.send(Message::Chunk(job)).await.map_err(|_| StoreError::Closed)?;
         Ok(Chunk { gate, committed })
@@ -369,8 +402,15 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Queued>, stats: &Co
         return;
     }
     let mut answers = Vec::new();
+    let mut spoiled = false;
     for Queued { job, own_savepoint } in jobs {
         stats.writes.fetch_add(1, Ordering::Relaxed);
+        if spoiled {
+            // The transaction will be rolled back: the writes after the one that spoiled it do not run.
+            stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+            answers.push(job(Err(StoreError::Internal("the write's transaction was rolled back".into()))).answer);
+            continue;
+        }
         if own_savepoint && let Err(error) = transaction_statement(conn, "SAVEPOINT write") {
             tracing::error!(%error, "cannot open a savepoint");
             stats.failed_writes.fetch_add(1, Ordering::Relaxed);
@@ -378,16 +418,17 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Queued>, stats: &Co
             continue;
         }
         match catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))) {
-            Ok(Ran { ok: true, answer }) => {
+            Ok(Ran { ok: true, answer, .. }) => {
                 answers.push(answer);
                 if own_savepoint && let Err(error) = transaction_statement(conn, "RELEASE write") {
                     tracing::error!(%error, "cannot release a savepoint");
                 }
             }
-            Ok(Ran { ok: false, answer }) => {
+            Ok(Ran { ok: false, spoiled: job_spoiled, answer }) => {
                 stats.failed_writes.fetch_add(1, Ordering::Relaxed);
                 answers.push(answer);
-                if own_savepoint {
+                spoiled |= job_spoiled;
+                if own_savepoint && !spoiled {
                     rollback_savepoint(conn);
                 }
             }
@@ -397,17 +438,28 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Queued>, stats: &Co
                     tracing::error!("a write panicked; it was rolled back alone");
                     rollback_savepoint(conn);
                 } else {
-                    // Each item of a chunk ran in its own savepoint (`run_item` catches their panics).
+                    // A chunk's items catch their own panics (`run_item`): each ran whole or not at all.
                     tracing::error!("a chunk panicked between its writes; the writes it ran are kept");
                 }
             }
         }
+        // SQLite rolls a transaction back itself after some errors (a full disk, an I/O error): what
+        // follows would run outside any transaction, and what went before is gone.
+        spoiled |= conn.is_autocommit();
     }
-    let outcome = transaction_statement(conn, "COMMIT").map_err(|error| {
-        tracing::error!(%error, "commit failed; the whole group is rolled back");
-        let _ = conn.execute_batch("ROLLBACK");
-        StoreError::from(error)
-    });
+    let outcome = if spoiled {
+        tracing::error!("a write failed after changing the database; the whole group is rolled back");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        Err(StoreError::Internal("the transaction was rolled back after a write failed".into()))
+    } else {
+        transaction_statement(conn, "COMMIT").map_err(|error| {
+            tracing::error!(%error, "commit failed; the whole group is rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            StoreError::from(error)
+        })
+    };
     if let Some(observe) = stats.observer.get() {
         observe(answers.len(), started.elapsed());
     }

@@ -169,8 +169,9 @@ fn creates(prefix: &str, n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// A Bulk request's operations share one commit (each still in its own savepoint, so a refused one
-/// leaves the others), and the answer comes once that commit is durable.
+/// A Bulk request's operations share one commit, a refused one leaves the others (a create is refused
+/// before it writes anything; the other operations run in savepoints of their own), and the answer
+/// comes once that commit is durable.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bulk_request_is_one_commit_with_each_operation_on_its_own() {
     let server = TestServer::start().await;
