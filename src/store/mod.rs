@@ -786,6 +786,82 @@ mod write_tests {
         }
     }
 
+    /// A real failure mid-way: the database is full (`max_page_count`), and SQLite rolls the whole
+    /// transaction back itself, in a group of writes and in a chunk of `in_one_commit` alike. Nothing of
+    /// it is stored, every write in it is answered as failed (none runs after the failure outside a
+    /// transaction), and once there is room again the store goes on.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_full_database_during_one_commit_fails_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let cap = |extra: Option<i64>| {
+            store.write(move |conn| {
+                let pages: i64 = conn.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+                let limit = extra.map_or(1_073_741_823, |extra| pages + extra);
+                conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |_| Ok(()))?;
+                Ok(())
+            })
+        };
+        cap(Some(6)).await.unwrap();
+        // Writes of a group (each in its own savepoint): the one that fills the database takes the
+        // transaction with it, and those after it must not run outside any transaction.
+        let hold = store.hold_writer().await.unwrap();
+        let writes: Vec<_> = (0..12)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write(move |conn| {
+                            conn.execute(
+                                "INSERT INTO admins (id, username, username_key, password_hash, created_at,
+                                                     password_changed_at)
+                                 VALUES (?1, ?1, ?1, ?2, 'now', 'now')",
+                                rusqlite::params![format!("group{i:02}"), "x".repeat(3000)],
+                            )?;
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while store.queued_writes() < 12 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        for write in writes {
+            assert!(write.await.unwrap().is_err(), "the group's transaction was rolled back");
+        }
+        assert_eq!(admin_names(&store).await, Vec::<String>::new());
+        let (results, committed) = store
+            .in_one_commit(async {
+                let mut results = Vec::new();
+                for i in 0..40 {
+                    let hash = "x".repeat(3000);
+                    let insert = move |conn: &Connection| {
+                        conn.execute(
+                            "INSERT INTO admins (id, username, username_key, password_hash, created_at,
+                                                 password_changed_at)
+                             VALUES (?1, ?1, ?1, ?2, 'now', 'now')",
+                            rusqlite::params![format!("admin{i:02}"), hash],
+                        )?;
+                        Ok(())
+                    };
+                    let result = if i % 2 == 0 { store.write(insert).await } else { store.write_checked(insert).await };
+                    results.push(result.is_ok());
+                }
+                results
+            })
+            .await;
+        let first_failure = results.iter().position(|ok| !ok).expect("the database filled up");
+        assert!(first_failure > 0, "{results:?}");
+        assert!(results[first_failure..].iter().all(|ok| !ok), "nothing runs after the failure: {results:?}");
+        assert!(committed.is_err(), "{committed:?}");
+        cap(None).await.unwrap();
+        assert_eq!(admin_names(&store).await, Vec::<String>::new(), "nothing of the failed commit is stored");
+        insert_admin(&store, "later").await.unwrap();
+        assert_eq!(admin_names(&store).await, ["later"]);
+    }
+
     async fn insert_admin(store: &Store, name: &'static str) -> Result<(), StoreError> {
         store
             .write(move |conn| {
