@@ -90,10 +90,10 @@ type Job = Box<dyn FnOnce(Result<&Connection, StoreError>) -> Ran + Send>;
 
 enum Message {
     Write(Job),
-    /// A chunk's job: it runs each of its items in a savepoint of its own, so it runs in the transaction
-    /// itself, not inside a savepoint. Nested in one, every item's release would truncate SQLite's
-    /// in-memory sub-journal, which is a list walked from its start, and that list would hold every page
-    /// the chunk had touched so far: a chunk of 1,000 creates spent a third of its time walking it.
+    /// A chunk's job: its items run in savepoints of their own (or need none), so it runs in the
+    /// transaction itself, not inside a savepoint. Nested in one, every item's release would truncate
+    /// SQLite's in-memory sub-journal, which is a list walked from its start, and that list would hold
+    /// every page the chunk had touched so far: a chunk of 1,000 creates spent a third of its time there.
     Chunk(Job),
     Close(oneshot::Sender<()>),
 }
@@ -166,7 +166,7 @@ pub(super) struct Item {
     pub run: Box<dyn FnOnce(&Connection) -> bool + Send>,
     /// Whether it runs in a savepoint of its own. A write that checks everything before its first change
     /// (a create) changes nothing when it fails, and runs without one: a savepoint and the page copies
-    /// it keeps were a quarter of a create's instructions in a Bulk request. Should such a write fail
+    /// it keeps were a sixth of a create's instructions in a Bulk request. Should such a write fail
     /// after a change all the same, nothing can undo that change alone, and the whole transaction is
     /// rolled back (`Ran::spoiled`).
     pub savepoint: bool,
