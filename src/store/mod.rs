@@ -341,10 +341,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        if let Some(chunks) = self.own_chunks() {
-            return self.write_in_chunk(chunks, true, f).await;
-        }
-        self.inner.writer.write(f).await
+        self.write_in_savepoint(true, f).await
     }
 
     /// A write that makes every check that can refuse it before its first change, so that a refused
@@ -356,8 +353,17 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_in_savepoint(false, f).await
+    }
+
+    /// `write` and `write_checked`: inside `in_one_commit`, `savepoint` says whether the write gets one.
+    async fn write_in_savepoint<T, F>(&self, savepoint: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         if let Some(chunks) = self.own_chunks() {
-            return self.write_in_chunk(chunks, false, f).await;
+            return self.write_in_chunk(chunks, savepoint, f).await;
         }
         self.inner.writer.write(f).await
     }
@@ -630,11 +636,7 @@ mod write_tests {
             tokio::spawn(async move {
                 store
                     .write(move |conn| {
-                        conn.execute(
-                            "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
-                             VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
-                            [name],
-                        )?;
+                        add_admin(conn, name, "x")?;
                         assert!(!panic, "this write panics after its insert");
                         Ok(())
                     })
@@ -651,15 +653,7 @@ mod write_tests {
         assert!(before.await.unwrap().is_ok());
         assert!(matches!(panicking.await.unwrap(), Err(StoreError::Internal(_))));
         assert!(after.await.unwrap().is_ok());
-        let names = store
-            .read(|conn| {
-                let mut statement = conn.prepare("SELECT username FROM admins ORDER BY username")?;
-                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-            .unwrap();
-        assert_eq!(names, ["after", "before"], "the panicking write left nothing behind");
+        assert_eq!(admin_names(&store).await, ["after", "before"], "the panicking write left nothing behind");
     }
 
     /// The writes of one `in_one_commit` share a transaction but not their fate: one that fails or panics
@@ -670,11 +664,7 @@ mod write_tests {
         let store = Store::open(dir.path()).unwrap();
         let insert = |name: &'static str, ending: Option<bool>| {
             store.write(move |conn| {
-                conn.execute(
-                    "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
-                     VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
-                    [name],
-                )?;
+                add_admin(conn, name, "x")?;
                 match ending {
                     None => Ok(()),
                     Some(false) => Err(StoreError::Conflict(format!("{name} is refused after its insert"))),
@@ -695,15 +685,11 @@ mod write_tests {
             .await;
         committed.unwrap();
         assert_eq!(results, [true, false, true, false, true]);
-        let names = store
-            .read(|conn| {
-                let mut statement = conn.prepare("SELECT username FROM admins ORDER BY username")?;
-                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-            .unwrap();
-        assert_eq!(names, ["a", "b", "c"], "each failed write left nothing, and its neighbours all committed");
+        assert_eq!(
+            admin_names(&store).await,
+            ["a", "b", "c"],
+            "each failed write left nothing, and its neighbours all committed"
+        );
     }
 
     async fn admin_names(store: &Store) -> Vec<String> {
@@ -731,11 +717,7 @@ mod write_tests {
             if matches!(how, Checked::RefusedBeforeInserting) {
                 return Err(StoreError::Conflict(format!("{name} is refused before it changes anything")));
             }
-            conn.execute(
-                "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
-                 VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
-                [name],
-            )?;
+            add_admin(conn, name, "x")?;
             match how {
                 Checked::FailsAfterInserting => Err(StoreError::Conflict(format!("{name} fails after its insert"))),
                 Checked::PanicsAfterInserting => panic!("{name} panics after its insert"),
@@ -812,12 +794,7 @@ mod write_tests {
                 tokio::spawn(async move {
                     store
                         .write(move |conn| {
-                            conn.execute(
-                                "INSERT INTO admins (id, username, username_key, password_hash, created_at,
-                                                     password_changed_at)
-                                 VALUES (?1, ?1, ?1, ?2, 'now', 'now')",
-                                rusqlite::params![format!("group{i:02}"), "x".repeat(3000)],
-                            )?;
+                            add_admin(conn, &format!("group{i:02}"), &"x".repeat(3000))?;
                             Ok(())
                         })
                         .await
@@ -838,12 +815,7 @@ mod write_tests {
                 for i in 0..40 {
                     let hash = "x".repeat(3000);
                     let insert = move |conn: &Connection| {
-                        conn.execute(
-                            "INSERT INTO admins (id, username, username_key, password_hash, created_at,
-                                                 password_changed_at)
-                             VALUES (?1, ?1, ?1, ?2, 'now', 'now')",
-                            rusqlite::params![format!("admin{i:02}"), hash],
-                        )?;
+                        add_admin(conn, &format!("admin{i:02}"), &hash)?;
                         Ok(())
                     };
                     let result = if i % 2 == 0 { store.write(insert).await } else { store.write_checked(insert).await };
@@ -865,13 +837,18 @@ mod write_tests {
     async fn insert_admin(store: &Store, name: &'static str) -> Result<(), StoreError> {
         store
             .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
-                     VALUES (?1, ?1, ?1, 'x', 'now', 'now')",
-                    [name],
-                )?;
+                add_admin(conn, name, "x")?;
                 Ok(())
             })
             .await
+    }
+
+    /// Inserts an admin row named `name` (any row of a table will do: these tests count rows).
+    fn add_admin(conn: &Connection, name: &str, password_hash: &str) -> rusqlite::Result<usize> {
+        conn.execute(
+            "INSERT INTO admins (id, username, username_key, password_hash, created_at, password_changed_at)
+             VALUES (?1, ?1, ?1, ?2, 'now', 'now')",
+            rusqlite::params![name, password_hash],
+        )
     }
 }
