@@ -50,7 +50,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
     // store together (in their order) and their outcomes awaited together: the writer runs them back to
     // back instead of waiting for each answer to travel back before the next is sent.
     let pipelined = request.fail_on_errors.is_none();
-    let mut batch: Vec<usize> = Vec::new();
+    let mut batch: Vec<(usize, &Operation)> = Vec::new();
     'run: while !pending.is_empty() {
         let mut waiting = Vec::new();
         let mut progressed = false;
@@ -63,7 +63,7 @@ async fn run_all(app: &App, actor: &Actor, base: &str, request: &bulk::Request) 
                 && !duplicates.contains(&index)
                 && bulk::references(operation).is_empty()
             {
-                batch.push(index);
+                batch.push((index, operation));
                 continue;
             }
             progressed |= run_batch(app, actor, base, &mut batch, &request.operations, &mut progress).await;
@@ -158,14 +158,13 @@ impl Progress {
     }
 }
 
-/// Runs the operations gathered in `batch` (indexes of well-formed operations without references)
-/// together: each is sent to the store as soon as it is ready, in their order. Answers whether there
-/// were any.
+/// Runs the operations gathered in `batch` (those without references, with their indexes) together:
+/// each is sent to the store as soon as it is ready, in their order. Answers whether there were any.
 async fn run_batch(
     app: &App,
     actor: &Actor,
     base: &str,
-    batch: &mut Vec<usize>,
+    batch: &mut Vec<(usize, &Operation)>,
     operations: &[Result<Operation, scim::Error>],
     progress: &mut Progress,
 ) -> bool {
@@ -173,14 +172,8 @@ async fn run_batch(
         return false;
     }
     let ran = std::mem::take(batch);
-    let outcomes = futures_util::future::join_all(ran.iter().map(|&index| async move {
-        match &operations[index] {
-            Ok(operation) => run(app, actor, base, operation).await,
-            Err(error) => failure(None, None, error.clone()),
-        }
-    }))
-    .await;
-    for (index, outcome) in ran.into_iter().zip(outcomes) {
+    let outcomes = futures_util::future::join_all(ran.iter().map(|(_, op)| run(app, actor, base, op))).await;
+    for ((index, _), outcome) in ran.into_iter().zip(outcomes) {
         progress.settle(&operations[index], &outcome);
         progress.record(index, outcome);
     }
