@@ -255,6 +255,78 @@ pub fn list_response(page: &Page, total: u64, resources: Vec<Value>, next: Optio
     Value::Object(body)
 }
 
+/// An identity provider's "is this person here?" request: `GET /Users?filter=userName eq "…"` with the
+/// default projection, sort and first page (Okta sends `startIndex=1&count=100` beside it; Entra ID sends
+/// the filter alone). [`NameLookup::from_pairs`] recognises only that exact shape and answers what
+/// [`Params::into_query`] would make of it, so that the handler can answer it from the unique index of user
+/// names without the general filter grammar, plan and SQL text. Anything else, however close (another
+/// attribute, an escape in the string, a second page, a projection, a repeated parameter, a value the
+/// general path refuses), is left to the general path, which answers it or explains what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameLookup {
+    /// The `userName` asked for, exactly as in the filter's string.
+    pub user_name: String,
+    /// The page asked for: always the first, with a `count` of at least 1.
+    pub page: Page,
+}
+
+impl NameLookup {
+    /// The lookup the decoded query string `pairs` asks for, if it has exactly that shape.
+    pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+        max_results: u64,
+    ) -> Option<NameLookup> {
+        let (mut filter, mut start_index, mut count) = (None, None, None);
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            let name = name.as_ref();
+            let slot = if name.eq_ignore_ascii_case("filter") {
+                &mut filter
+            } else if name.eq_ignore_ascii_case("startIndex") {
+                &mut start_index
+            } else if name.eq_ignore_ascii_case("count") {
+                &mut count
+            } else if params.slot(name).is_some() {
+                // sortBy, sortOrder, cursor, attributes, excludedAttributes: the general path's.
+                return None;
+            } else {
+                // Parameters SCIM does not define are ignored, as the general path ignores them.
+                continue;
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(value);
+        }
+        let user_name = user_name_eq(filter?.as_ref().trim())?.to_owned();
+        let start_index = match start_index.as_ref().map(|v| v.as_ref().trim()) {
+            None | Some("") => 1,
+            Some(text) => u64::try_from(text.parse::<i64>().ok()?).unwrap_or(1).max(1),
+        };
+        let count = match count.as_ref().map(|v| v.as_ref().trim()) {
+            None | Some("") => max_results,
+            Some(text) => u64::try_from(text.parse::<i64>().ok()?).unwrap_or(0).min(max_results),
+        };
+        (start_index == 1 && count > 0).then_some(NameLookup { user_name, page: Page::Index { start_index, count } })
+    }
+}
+
+/// The string of a filter that is exactly `userName eq "…"` (the attribute name and the operator in any
+/// case, single spaces), when the string holds no escape and no control character (then its text is its
+/// value, as the filter grammar reads it) and the filter is within the grammar's length bound.
+fn user_name_eq(filter: &str) -> Option<&str> {
+    if filter.len() > super::filter::MAX_FILTER_LEN {
+        return None;
+    }
+    let (attribute, rest) = filter.split_at_checked(8)?;
+    let (operator, rest) = rest.split_at_checked(4)?;
+    if !attribute.eq_ignore_ascii_case("userName") || !operator.eq_ignore_ascii_case(" eq ") {
+        return None;
+    }
+    let value = rest.strip_prefix('"')?.strip_suffix('"')?;
+    value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\').then_some(value)
+}
+
 /// Writes the bytes [`list_response`] serialises to, with each resource written into the buffer by the
 /// caller: a page of resources that are already JSON text is answered without a JSON tree.
 #[derive(Debug)]
@@ -307,6 +379,7 @@ impl ListWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::filter::{CompValue, CompareOp};
 
     fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, Error> {
         Params::from_query(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
@@ -407,6 +480,108 @@ mod tests {
                 serde_json::to_writer(writer.resource(), resource).unwrap();
             }
             assert_eq!(String::from_utf8(writer.finish()).unwrap(), String::from_utf8(expected).unwrap(), "{page:?}");
+        }
+    }
+
+    /// What the general path makes of `pairs`, when it is the shape a `NameLookup` stands for.
+    fn general_lookup(pairs: &[(String, String)], max_results: u64) -> Option<NameLookup> {
+        let query = Params::from_query(pairs.iter().cloned()).into_query(ResourceKind::User, max_results).ok()?;
+        let Some(Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(user_name) }) = &query.filter else {
+            return None;
+        };
+        let by_name = path.uri.is_none() && path.attr == "userName" && path.sub_attr.is_none();
+        let plain = query.sort.is_none() && query.attributes.is_none() && query.excluded_attributes.is_none();
+        let first = matches!(query.page, Page::Index { start_index: 1, count } if count > 0);
+        (by_name && plain && first).then(|| NameLookup { user_name: user_name.clone(), page: query.page })
+    }
+
+    fn lookup(pairs: &[(&str, &str)]) -> Option<NameLookup> {
+        NameLookup::from_pairs(pairs.iter().copied(), 100)
+    }
+
+    #[test]
+    fn name_lookups_of_identity_providers_are_recognised() {
+        let okta = [("filter", r#"userName eq "priya@corp.example""#), ("startIndex", "1"), ("count", "100")];
+        let expected =
+            NameLookup { user_name: "priya@corp.example".into(), page: Page::Index { start_index: 1, count: 100 } };
+        assert_eq!(lookup(&okta), Some(expected.clone()));
+        // Entra ID sends the filter alone: the page is as large as the server allows.
+        assert_eq!(lookup(&[("filter", r#"userName eq "priya@corp.example""#)]), Some(expected.clone()));
+        assert_eq!(lookup(&[("Filter", r#" USERNAME EQ "priya@corp.example" "#), ("count", "5000")]), Some(expected));
+        // Close to it but not it: the general path answers.
+        for pairs in [
+            &[("filter", r#"userName  eq "a""#)][..],
+            &[("filter", r#"userName eq "a\"b""#)],
+            &[("filter", r#"userName eq "a" and active eq true"#)],
+            &[("filter", r#"externalId eq "a""#)],
+            &[("filter", r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#)],
+            &[("filter", r#"userName eq "a""#), ("startIndex", "2")],
+            &[("filter", r#"userName eq "a""#), ("count", "0")],
+            &[("filter", r#"userName eq "a""#), ("count", "ten")],
+            &[("filter", r#"userName eq "a""#), ("attributes", "id")],
+            &[("filter", r#"userName eq "a""#), ("filter", r#"userName eq "b""#)],
+            &[("filter", "userName eq \"a\u{7}\"")],
+            &[],
+        ] {
+            assert_eq!(lookup(pairs), None, "{pairs:?}");
+        }
+    }
+
+    /// Names of parameters as clients spell them, and one the server ignores.
+    const NAMES: &[&str] =
+        &["filter", "startIndex", "startindex", "count", "Count", "count", "sortBy", "cursor", "attributes", "x"];
+    /// Pieces of filters: the lookup shape beside its near misses.
+    const ATTRIBUTES: &[&str] = &["userName", "USERNAME", "username", "userNam", "externalId", "name.givenName"];
+    const OPERATORS: &[&str] = &[" eq ", " EQ ", " Eq ", "  eq ", " ne ", " sw ", "eq", " eq"];
+    const STRING_PARTS: &[&str] =
+        &["a", "Priya@corp.example", " ", "\\", "\"", "\\u0041", "\u{1}", "\u{7f}", "é", "ß", "İ", "", "\t"];
+    const NUMBERS: &[&str] = &["", "1", " 1 ", "0", "-3", "2", "100", "x", "1.0", "99999999999999999999"];
+
+    /// A filter parameter: mostly the lookup shape, often a near miss of it.
+    fn filter_param() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(&["filter", "Filter", "FILTER"][..]),
+            prop_oneof![3 => Just("userName"), 1 => proptest::sample::select(ATTRIBUTES)],
+            prop_oneof![3 => Just(" eq "), 1 => proptest::sample::select(OPERATORS)],
+            proptest::collection::vec(
+                prop_oneof![4 => Just("Priya@corp.example"), 1 => proptest::sample::select(STRING_PARTS)],
+                0..4,
+            ),
+            prop_oneof![4 => Just(true), 1 => Just(false)],
+            any::<bool>(),
+        )
+            .prop_map(|(name, attribute, operator, parts, quoted, padded)| {
+                let text = parts.concat();
+                let literal = if quoted { format!("\"{text}\"") } else { text };
+                let filter = format!("{attribute}{operator}{literal}");
+                (name.to_owned(), if padded { format!(" {filter} ") } else { filter })
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        // A recognised lookup is exactly what the general path reads from the same parameters: the same
+        // user name and the same page. (The converse is not asked: the fast path may leave any request to
+        // the general one.)
+        #[test]
+        fn a_name_lookup_reads_as_the_general_path_does(
+            filter in filter_param(),
+            others in proptest::collection::vec(
+                (proptest::sample::select(NAMES), proptest::sample::select(NUMBERS)),
+                0..3,
+            ),
+            second_filter in proptest::option::weighted(0.1, filter_param()),
+            position in 0usize..3,
+            max_results in 0u64..4,
+        ) {
+            let mut pairs: Vec<(String, String)> = others.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+            pairs.insert(position.min(pairs.len()), filter);
+            pairs.extend(second_filter);
+            let fast = NameLookup::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())), max_results);
+            if let Some(fast) = fast {
+                proptest::prop_assert_eq!(Some(fast), general_lookup(&pairs, max_results), "{:?}", pairs);
+            }
         }
     }
 }

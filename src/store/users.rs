@@ -9,7 +9,7 @@ use super::{Store, StoreError, audit, format_time, now};
 use crate::audit::{Action, Actor, Entry, Target};
 use crate::scim::group::UserGroup;
 use crate::scim::list::{Found, ListQuery};
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{ResourceKind, fold_case};
 use crate::scim::user::{StoredUser, UserDraft, UserText, render};
 
 /// How users are listed. Rows are read as text: only a residual filter or sort parses them here.
@@ -40,8 +40,14 @@ fn ready_head(id: &str, attributes: &str) -> Result<String, StoreError> {
 /// The columns `stored_user` reads, in its order.
 const USER_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version";
 
-/// The columns `listed_user` reads: those of `stored_user` and the user's direct groups.
-const LISTED_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version, group_seqs, ready";
+/// The columns `listed_user` reads: those of `stored_user`, the user's direct groups and the start of its
+/// answer.
+macro_rules! listed_columns {
+    () => {
+        "seq, id, attributes, created_at, last_modified, version, group_seqs, ready"
+    };
+}
+const LISTED_COLUMNS: &str = listed_columns!();
 
 /// A user as a list reads it: the text of the user and the `seq`s of its direct groups.
 #[derive(Debug, Clone)]
@@ -256,6 +262,33 @@ impl Store {
             let target = Some(Target::new("user", current.id.clone(), user_name));
             audit::append(conn, &actor, &Entry::new(Action::UserDeleted, target, json!(null)))?;
             Ok(())
+        })
+        .await
+    }
+
+    /// The live user whose userName is `user_name` (compared case-insensitively, as a `userName eq`
+    /// filter compares), with its groups when asked: an identity provider's lookup
+    /// (`scim::list::NameLookup`), answered by one read of the unique index of names. It finds what
+    /// `list_users` finds for that filter.
+    pub async fn user_named(
+        &self,
+        user_name: &str,
+        with_groups: bool,
+    ) -> Result<Option<(UserText, Vec<UserGroup>)>, StoreError> {
+        let key = fold_case(user_name);
+        self.read(move |conn| {
+            let found = conn
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    listed_columns!(),
+                    " FROM users WHERE user_name_key = ?1 AND deleted_at IS NULL"
+                ))?
+                .query_row([&key], listed_user)
+                .optional()?;
+            let Some((_, listed)) = found else { return Ok(None) };
+            let listed = listed?;
+            let groups = if with_groups { listed.groups(conn)? } else { Vec::new() };
+            Ok(Some((listed.user, groups)))
         })
         .await
     }

@@ -870,3 +870,69 @@ async fn user_name_uniqueness_folds_non_ascii_case() {
     let found = scim.get(&format!("/Users?filter={}", urlencode("userName eq \"ÄRGER.ÖZTÜRK\""))).await.1;
     assert_eq!(found["totalResults"], 1, "{found}");
 }
+
+/// An identity provider's `userName eq` lookup is answered by a path of its own (one read of the unique
+/// index of names); its answers must be the general list path's, byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn user_name_lookups_answer_as_the_general_list_path_does() {
+    let scim = Scim::start().await;
+    let priya = id_of(
+        &scim
+            .create(
+                "Priya@corp.example",
+                json!({"name": {"givenName": "Priya", "familyName": "Singh"}, "displayName": "Priya Singh",
+                       "emails": [{"primary": true, "value": "priya@corp.example", "type": "work"}],
+                       "title": "Analyst", "active": true}),
+            )
+            .await,
+    );
+    let data_science = scim.create_group("Data Science", &[&priya]).await;
+    let research = scim.create_group("Research", &[&data_science]).await;
+    scim.create("olaf@corp.example", json!({"active": false})).await;
+    let gone = scim.create_id("gone@corp.example").await;
+    assert_eq!(scim.delete(&format!("/Users/{gone}")).await, StatusCode::NO_CONTENT);
+    let reused = scim.create_id("reused@corp.example").await;
+    assert_eq!(scim.delete(&format!("/Users/{reused}")).await, StatusCode::NO_CONTENT);
+    scim.create_id("REUSED@corp.example").await;
+    scim.create("straße@corp.example", json!({})).await;
+
+    for name in [
+        "Priya@corp.example",
+        "PRIYA@CORP.EXAMPLE",
+        "olaf@corp.example",
+        "gone@corp.example",
+        "reused@corp.example",
+        "STRASSE@corp.example",
+        "straße@corp.example",
+        "nobody@corp.example",
+        "",
+    ] {
+        let literal = serde_json::to_string(name).unwrap();
+        let lookup = format!("userName eq {literal}");
+        // The general path: the same filter through /.search, and with a second space, which only
+        // the general grammar reads.
+        let general_filter = format!("userName  eq {literal}");
+        for page in ["&startIndex=1&count=100", ""] {
+            let fast = scim.get_text(&format!("/Users?filter={}{page}", urlencode(&lookup))).await;
+            let general = scim.get_text(&format!("/Users?filter={}{page}", urlencode(&general_filter))).await;
+            assert_eq!(fast, general, "{lookup}{page}");
+            let mut search =
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": lookup});
+            if !page.is_empty() {
+                search["startIndex"] = json!(1);
+                search["count"] = json!(100);
+            }
+            let searched = scim.exchange(scim.request(Method::POST, "/Users/.search").json(&search)).await;
+            assert_eq!(searched.status, StatusCode::OK, "{}", searched.text);
+            assert_eq!(fast, searched.text, "{lookup}{page} through /.search");
+        }
+    }
+    // What the lookups found, so that the comparisons above compared answers, not two empty pages.
+    let (_, found) = scim.get(&format!("/Users?filter={}", urlencode(r#"userName eq "PRIYA@CORP.EXAMPLE""#))).await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], priya.as_str());
+    assert_eq!(values_of(&found["Resources"][0], "groups"), sorted(&[&data_science, &research]), "direct and indirect");
+    let (_, found) = scim.get(&format!("/Users?filter={}", urlencode(r#"userName eq "reused@corp.example""#))).await;
+    assert_eq!(found["totalResults"], 1, "the live user, not the tombstone of the same name");
+    assert_ne!(found["Resources"][0]["id"], reused.as_str());
+}

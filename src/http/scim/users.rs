@@ -19,7 +19,7 @@ use crate::scim::list::{self, Params};
 use crate::scim::patch::{self, PatchOp};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::scim::user::{self, StoredUser};
+use crate::scim::user::{self, StoredUser, UserText};
 use crate::scim::{self};
 use crate::store::{PasswordChange, Precondition};
 
@@ -243,8 +243,26 @@ pub async fn delete(app: &App, request: Request<Incoming>, id: &str) -> Result<R
 
 /// `GET /Users` (`search` false) and `POST /Users/.search` (`search` true).
 pub async fn list(app: &App, request: Request<Incoming>, search: bool) -> Result<Response<Body>, scim::Error> {
+    if !search && let Some(lookup) = name_lookup(app, &request) {
+        return respond_lookup(app, lookup, base_url(app, &request)).await;
+    }
     let (base, params) = list_request(app, request, search).await?;
     respond_list(app, params, base).await
+}
+
+/// The identity provider's lookup a `GET /Users` is, if it is exactly one (see `NameLookup`).
+fn name_lookup(app: &App, request: &Request<Incoming>) -> Option<list::NameLookup> {
+    let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
+    list::NameLookup::from_pairs(form_urlencoded::parse(request.uri().query()?.as_bytes()), max_results)
+}
+
+/// Answers a `userName eq` lookup from the unique index of names: the same answer `respond_list` gives
+/// for it (at most one user, the first page, the default projection), without the general filter,
+/// plan and SQL text.
+async fn respond_lookup(app: &App, lookup: list::NameLookup, base: String) -> Result<Response<Body>, scim::Error> {
+    let found = app.store.user_named(&lookup.user_name, true).await.map_err(reply::store_error)?;
+    let total = u64::from(found.is_some());
+    respond_page(write_page(&lookup.page, total, None, found.as_slice(), &base)?, total)
 }
 
 async fn respond_list(app: &App, params: Params, base: String) -> Result<Response<Body>, scim::Error> {
@@ -254,12 +272,7 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
     let found = app.store.list_users(query, base.clone(), with_groups).await.map_err(reply::store_error)?;
     let (total, next) = (found.total, found.next);
     let body = if projection.is_default() {
-        // Each user is copied from its stored text into the answer.
-        let mut writer = list::ListWriter::new(&page, total, found.items.len(), next);
-        for (user, groups) in &found.items {
-            user.write_json(groups, &base, writer.resource())?;
-        }
-        writer.finish()
+        write_page(&page, total, next, &found.items, &base)?
     } else {
         let mut resources = Vec::with_capacity(found.items.len());
         for (user, groups) in found.items {
@@ -267,6 +280,25 @@ async fn respond_list(app: &App, params: Params, base: String) -> Result<Respons
         }
         serde_json::to_vec(&list::list_response(&page, total, resources, next)).unwrap_or_default()
     };
+    respond_page(body, total)
+}
+
+/// A ListResponse of `items` under the default projection: each user is copied from its stored text.
+fn write_page(
+    page: &list::Page,
+    total: u64,
+    next: Option<list::Cursor>,
+    items: &[(UserText, Vec<UserGroup>)],
+    base: &str,
+) -> Result<Vec<u8>, scim::Error> {
+    let mut writer = list::ListWriter::new(page, total, items.len(), next);
+    for (user, groups) in items {
+        user.write_json(groups, base, writer.resource())?;
+    }
+    Ok(writer.finish())
+}
+
+fn respond_page(body: Vec<u8>, total: u64) -> Result<Response<Body>, scim::Error> {
     let mut response = reply::with_body(StatusCode::OK, reply::SCIM_JSON, body);
     response.extensions_mut().insert(crate::http::recorder::list_note("users", total));
     Ok(response)
