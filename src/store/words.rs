@@ -109,10 +109,34 @@ pub(super) fn reindex<'a, 'b>(
     }
     let added: Vec<&String> = new.difference(&old).collect();
     if !added.is_empty() {
-        conn.prepare_cached("INSERT OR IGNORE INTO words (kind, word, seq) SELECT ?1, value, ?2 FROM json_each(?3)")?
-            .execute(rusqlite::params![kind as i64, seq, json_array(&added)?])?;
+        insert(conn, kind, seq, &json_array(&added)?)?;
     }
     Ok(())
+}
+
+/// Writes the words of the JSON array `words` for row `seq`.
+fn insert(conn: &Connection, kind: Kind, seq: i64, words: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO words (kind, word, seq) SELECT ?1, value, ?2 FROM json_each(?3)")?
+        .execute(rusqlite::params![kind as i64, seq, words])?;
+    Ok(())
+}
+
+/// The words of a new row, found before its write (splitting and folding text is no work for the writer
+/// thread, which every write waits on); [`add_listed`] writes them.
+#[derive(Debug, Clone)]
+pub(super) struct Listed(String);
+
+impl Listed {
+    pub(super) fn of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Listed, StoreError> {
+        let words = words(texts);
+        let words: Vec<&String> = words.iter().collect();
+        json_array(&words).map(Listed)
+    }
+}
+
+/// Adds the words of a new row, listed beforehand.
+pub(super) fn add_listed(conn: &Connection, kind: Kind, seq: i64, listed: &Listed) -> Result<(), StoreError> {
+    if listed.0 == "[]" { Ok(()) } else { insert(conn, kind, seq, &listed.0) }
 }
 
 fn json_array(words: &[&String]) -> Result<String, StoreError> {
