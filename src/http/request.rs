@@ -27,7 +27,11 @@ pub fn scim_endpoint(name: &str) -> Option<&'static str> {
 /// Who the route table authenticated a request as (put into its extensions), as the audit log names the
 /// actor of what the request changes; a request nobody authenticated is anonymous, from its address.
 pub fn actor<B>(request: &Request<B>) -> Actor {
-    request.extensions().get::<Actor>().cloned().unwrap_or_else(|| Actor::anonymous(client_ip(request)))
+    let client = client_ip(request);
+    match request.extensions().get::<super::Principal>() {
+        Some(principal) => Actor::token(&principal.token_id, &principal.token_name, client),
+        None => Actor::anonymous(client),
+    }
 }
 
 /// The address of the client that sent a request, put into its extensions by the accept loop.

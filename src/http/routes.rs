@@ -15,7 +15,6 @@ use super::reply::{self, Body};
 use super::request::{BodyDeadline, LogSafe, client_ip, is_well_formed_host, requested_host};
 use super::scim as scim_handlers;
 use super::{App, Exchange, admin, me, metrics, oidc, platform, recorder, session, web};
-use crate::audit::Actor;
 use crate::credentials::Scope;
 use crate::scim;
 
@@ -134,8 +133,9 @@ async fn scim_route(
     let client = client_ip(&request);
     match app.tokens.authenticate(authorization, Scope::Scim, client).await {
         Ok(principal) => {
-            // What the request changes is the identity provider's doing, by this token.
-            request.extensions_mut().insert(Actor::token(&principal.token_id, &principal.token_name, client));
+            // What the request changes is the identity provider's doing, by this token (`request::actor`
+            // names it so when a handler writes: reads never need the actor).
+            request.extensions_mut().insert(principal.clone());
             exchange.principal = Some(principal);
         }
         Err(error) => {

@@ -7,6 +7,8 @@
 //! `cursor` and follows `nextCursor`; a cursor is opaque to clients (it encodes the position after the
 //! last resource of the previous page) and a malformed one is `invalidCursor`.
 
+use std::io::Write as _;
+
 use serde_json::{Map, Value, json};
 
 use super::Error;
@@ -341,10 +343,11 @@ impl ListWriter {
         let mut out = Vec::with_capacity(160 + items * 1024);
         out.extend_from_slice(b"{\"schemas\":[\"");
         out.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
-        out.extend_from_slice(format!("\"],\"totalResults\":{total},\"itemsPerPage\":{items}").as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "\"],\"totalResults\":{total},\"itemsPerPage\":{items}");
         match page {
             Page::Index { start_index, .. } => {
-                out.extend_from_slice(format!(",\"startIndex\":{start_index}").as_bytes())
+                let _ = write!(out, ",\"startIndex\":{start_index}");
             }
             Page::Cursor { .. } => {
                 if let Some(next) = next {

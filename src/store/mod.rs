@@ -587,6 +587,33 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 /// The one text form of a timestamp in the database and on the wire: UTC, RFC 3339, exactly three
 /// fractional digits, so that text order is time order.
 pub fn format_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return described_time(at);
+    }
+    // Written digit by digit: every SCIM request's Activity entry and every write takes the time, and the
+    // format description costs ten times as much. `described_time` is the reference (see the tests).
+    let mut text = String::with_capacity(24);
+    let mut push = |value: u32, digits: u32, after: char| {
+        for place in (0..digits).rev() {
+            text.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+        }
+        text.push(after);
+    };
+    push(year.unsigned_abs(), 4, '-');
+    push(u32::from(u8::from(at.month())), 2, '-');
+    push(u32::from(at.day()), 2, 'T');
+    push(u32::from(at.hour()), 2, ':');
+    push(u32::from(at.minute()), 2, ':');
+    push(u32::from(at.second()), 2, '.');
+    push(u32::from(at.millisecond()), 3, 'Z');
+    text
+}
+
+/// [`format_time`] through `time`'s format description: its reference, and its form for years outside
+/// 0–9999.
+fn described_time(at: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
@@ -619,6 +646,21 @@ mod tests {
         assert_eq!(parse_time(&text).unwrap().unix_timestamp(), 1_700_000_000);
         let whole = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         assert_eq!(format_time(whole), "2023-11-14T22:13:20.000Z");
+    }
+
+    proptest::proptest! {
+        // The digit-by-digit form is the format description's, to the character, over years 0–9999 and
+        // whatever the offset the time comes in (the fraction is cut to milliseconds, not rounded).
+        #[test]
+        fn timestamps_are_written_as_the_format_description_writes_them(
+            nanos in -62_167_219_200_000_000_000i128..253_402_300_800_000_000_000i128,
+            offset_seconds in -86_399i32..86_400,
+        ) {
+            let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap();
+            let offset = time::UtcOffset::from_whole_seconds(offset_seconds).unwrap();
+            let at = at.to_offset(offset);
+            proptest::prop_assert_eq!(format_time(at), described_time(at));
+        }
     }
 }
 
