@@ -61,8 +61,13 @@ export function principalPicker({ id, label, groups = true, onPick }) {
   let options = [];
   let active = -1;
   let request = 0;
+  // The close that a blur schedules (so that a click on an option lands first). Focus coming back
+  // cancels it: a stale one would otherwise shut the list the new focus opened, and the Escape meant
+  // for that list would then close the dialog.
+  let blurClose = null;
 
   function close() {
+    ++request; // an answer still on its way must not open the list again
     list.hidden = true;
     input.setAttribute('aria-expanded', 'false');
     input.removeAttribute('aria-activedescendant');
@@ -95,6 +100,7 @@ export function principalPicker({ id, label, groups = true, onPick }) {
         ...users.items.map((u) => ({ type: 'user', id: u.id, display: u.name || u.userName, detail: u.userName })),
       ];
     } catch (error) {
+      if (mine !== request || document.activeElement !== input) return;
       options = [];
       list.replaceChildren(h('li', { class: 'picker-empty' }, error.message));
       list.hidden = false;
@@ -115,9 +121,12 @@ export function principalPicker({ id, label, groups = true, onPick }) {
 
   // What the list shows no longer matches the text: hide it until the new answer arrives, so that a
   // quick click or Enter never picks from the old list.
-  input.addEventListener('input', () => { ++request; close(); options = []; list.replaceChildren(); search(); });
-  input.addEventListener('focus', () => { if (list.hidden) lookUp(); });
-  input.addEventListener('blur', () => setTimeout(close, 150));
+  input.addEventListener('input', () => { close(); options = []; list.replaceChildren(); search(); });
+  input.addEventListener('focus', () => {
+    clearTimeout(blurClose);
+    if (list.hidden) lookUp();
+  });
+  input.addEventListener('blur', () => { clearTimeout(blurClose); blurClose = setTimeout(close, 150); });
   input.addEventListener('keydown', (event) => {
     if (list.hidden) {
       if (event.key === 'ArrowDown') { event.preventDefault(); lookUp(); }

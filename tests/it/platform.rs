@@ -497,6 +497,19 @@ async fn sharing_a_capsule_with_a_pushed_group_in_the_page() {
     click(&client, "#share-button").await;
     type_into(&client, "#share-search", "Data").await;
     wait_for(&client, &format!("#share-search-options [role=option][data-id=\"{team}\"]")).await;
+    // Focus that leaves the field and comes straight back (the picker moves it to a new row's level)
+    // keeps the list open: the close its blur scheduled is cancelled, so the Escape below still finds
+    // the list to close rather than closing the dialog.
+    client
+        .execute(
+            "document.getElementById('share-save').focus(); document.getElementById('share-search').focus()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let expanded = client.find(Locator::Css("#share-search")).await.unwrap().attr("aria-expanded").await.unwrap();
+    assert_eq!(expanded.as_deref(), Some("true"), "a blur's close outlived the focus that came back");
     let search = client.find(Locator::Css("#share-search")).await.unwrap();
     search.send_keys("\u{E00C}").await.unwrap();
     eventually("the list to close", || async {
