@@ -89,23 +89,24 @@ export function principalPicker({ id, label, groups = true, onPick }) {
     const text = input.value.trim();
     const mine = ++request;
     if (document.activeElement !== input) return;
-    try {
-      const [users, found] = await Promise.all([
-        api('GET', `users${queryString({ q: text, status: 'active', count: 8, sort: 'name' })}`),
-        groups ? api('GET', `groups${queryString({ q: text, count: 8 })}`) : Promise.resolve({ items: [] }),
-      ]);
-      if (mine !== request || document.activeElement !== input) return;
-      options = [
-        ...found.items.map((g) => ({ type: 'group', id: g.id, display: g.displayName, detail: `${formatNumber(g.members)} member${g.members === 1 ? '' : 's'}` })),
-        ...users.items.map((u) => ({ type: 'user', id: u.id, display: u.name || u.userName, detail: u.userName })),
-      ];
-    } catch (error) {
-      if (mine !== request || document.activeElement !== input) return;
+    const answer = await Promise.all([
+      api('GET', `users${queryString({ q: text, status: 'active', count: 8, sort: 'name' })}`),
+      groups ? api('GET', `groups${queryString({ q: text, count: 8 })}`) : Promise.resolve({ items: [] }),
+    ]).then((found) => ({ found }), (error) => ({ error }));
+    // An answer, or a failure, that a newer request or a close has overtaken, or that comes after the
+    // focus left, is dropped.
+    if (mine !== request || document.activeElement !== input) return;
+    if ('error' in answer) {
       options = [];
-      list.replaceChildren(h('li', { class: 'picker-empty' }, error.message));
+      list.replaceChildren(h('li', { class: 'picker-empty' }, answer.error.message));
       list.hidden = false;
       return;
     }
+    const [users, found] = answer.found;
+    options = [
+      ...found.items.map((g) => ({ type: 'group', id: g.id, display: g.displayName, detail: `${formatNumber(g.members)} member${g.members === 1 ? '' : 's'}` })),
+      ...users.items.map((u) => ({ type: 'user', id: u.id, display: u.name || u.userName, detail: u.userName })),
+    ];
     list.replaceChildren(...(options.length === 0
       ? [h('li', { class: 'picker-empty' }, 'Nobody matches')]
       : options.map((o, i) => h('li', {
@@ -126,7 +127,7 @@ export function principalPicker({ id, label, groups = true, onPick }) {
     clearTimeout(blurClose);
     if (list.hidden) lookUp();
   });
-  input.addEventListener('blur', () => { clearTimeout(blurClose); blurClose = setTimeout(close, 150); });
+  input.addEventListener('blur', () => { blurClose = setTimeout(close, 150); });
   input.addEventListener('keydown', (event) => {
     if (list.hidden) {
       if (event.key === 'ArrowDown') { event.preventDefault(); lookUp(); }

@@ -508,9 +508,9 @@ async fn sharing_a_capsule_with_a_pushed_group_in_the_page() {
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let expanded = client.find(Locator::Css("#share-search")).await.unwrap().attr("aria-expanded").await.unwrap();
-    assert_eq!(expanded.as_deref(), Some("true"), "a blur's close outlived the focus that came back");
     let search = client.find(Locator::Css("#share-search")).await.unwrap();
+    let expanded = search.attr("aria-expanded").await.unwrap();
+    assert_eq!(expanded.as_deref(), Some("true"), "a blur's close outlived the focus that came back");
     search.send_keys("\u{E00C}").await.unwrap();
     eventually("the list to close", || async {
         let hidden = client.find(Locator::Css("#share-search-options")).await.ok()?.attr("hidden").await.ok()?;
