@@ -384,7 +384,15 @@ pub fn created_note(noun: &str, name: &str) -> ActivityNote {
 
 /// The note a successful list or search attaches: the same words `summarize` would find.
 pub fn list_note(nouns: &str, total: u64) -> ActivityNote {
-    ActivityNote(format!("listed {nouns}: {total} result{}", plural(usize::try_from(total).unwrap_or(usize::MAX))))
+    // Pushed piece by piece: every lookup's answer carries one.
+    let mut note = String::with_capacity(32);
+    note.push_str("listed ");
+    note.push_str(nouns);
+    note.push_str(": ");
+    note.push_str(itoa::Buffer::new().format(total));
+    note.push_str(" result");
+    note.push_str(plural(usize::try_from(total).unwrap_or(usize::MAX)));
+    ActivityNote(note)
 }
 
 fn search_summary(nouns: &str, status: u16, peek: &Peek) -> String {

@@ -110,8 +110,10 @@ impl UserText {
         json_string(out, &self.last_modified)?;
         out.extend_from_slice(b",\"location\":");
         json_string(out, &ResourceKind::User.location(base_url, &self.id))?;
-        out.extend_from_slice(b",\"version\":");
-        json_string(out, &schema::weak_etag(self.version))?;
+        // `schema::weak_etag`'s text as a JSON string, written without `format!`.
+        out.extend_from_slice(b",\"version\":\"W/\\\"");
+        out.extend_from_slice(itoa::Buffer::new().format(self.version).as_bytes());
+        out.extend_from_slice(b"\\\"\"");
         out.push(b'}');
         if !groups.is_empty() {
             // As `render_user_groups` has them, without building the JSON tree.

@@ -71,12 +71,7 @@ const USER_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, vers
 
 /// The columns `listed_user` reads: those of `stored_user`, the user's direct groups and the start of its
 /// answer.
-macro_rules! listed_columns {
-    () => {
-        "seq, id, attributes, created_at, last_modified, version, group_seqs, ready"
-    };
-}
-const LISTED_COLUMNS: &str = listed_columns!();
+const LISTED_COLUMNS: &str = "seq, id, attributes, created_at, last_modified, version, group_seqs, ready";
 
 /// A user as a list reads it: the text of the user and the `seq`s of its direct groups.
 #[derive(Debug, Clone)]
@@ -310,11 +305,13 @@ impl Store {
         let key = fold_case(user_name);
         self.read(move |conn| {
             let found = conn
-                .prepare_cached(concat!(
-                    "SELECT ",
-                    listed_columns!(),
-                    " FROM users WHERE user_name_key = ?1 AND deleted_at IS NULL"
-                ))?
+                // `LISTED_COLUMNS`, but the attributes only for a row without its ready answer start:
+                // the answer under the default projection is written from `ready` when there is one.
+                .prepare_cached(
+                    "SELECT seq, id, CASE WHEN ready IS NULL THEN attributes ELSE '' END, created_at, \
+                     last_modified, version, group_seqs, ready \
+                     FROM users WHERE user_name_key = ?1 AND deleted_at IS NULL",
+                )?
                 .query_row([&key], listed_user)
                 .optional()?;
             let Some((_, listed)) = found else { return Ok(None) };

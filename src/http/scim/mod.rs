@@ -96,7 +96,7 @@ pub fn not_modified(etag: &str) -> Response<Body> {
 pub fn query_params<B>(request: &Request<B>) -> Params {
     let query = request.uri().query().unwrap_or("");
     // Names stay borrowed (most are matched and dropped); only the values kept are copied.
-    Params::from_query(form_urlencoded::parse(query.as_bytes()))
+    Params::from_query(crate::http::request::query_pairs(query))
 }
 
 /// The base URL and the list parameters of `GET /{type}` (from the query string) or of

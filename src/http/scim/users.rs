@@ -253,7 +253,7 @@ pub async fn list(app: &App, request: Request<Incoming>, search: bool) -> Result
 /// The identity provider's lookup a `GET /Users` is, if it is exactly one (see `NameLookup`).
 fn name_lookup(app: &App, request: &Request<Incoming>) -> Option<list::NameLookup> {
     let max_results = u64::try_from(app.config.limits.max_results).unwrap_or(u64::MAX);
-    list::NameLookup::from_pairs(form_urlencoded::parse(request.uri().query()?.as_bytes()), max_results)
+    list::NameLookup::from_pairs(crate::http::request::query_pairs(request.uri().query()?), max_results)
 }
 
 /// Answers a `userName eq` lookup from the unique index of names: the same answer `respond_list` gives
