@@ -215,8 +215,27 @@ impl Fields<'_> {
     }
 }
 
-/// Strings are written here; numbers and booleans reach `record_debug` (their `Debug` is their text).
+/// Strings and numbers are written here directly (a number's `Debug` is its decimal text, which `itoa`
+/// writes without `core::fmt`: every request line has two); anything else goes through `record_debug`.
 impl Visit for Fields<'_> {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.begin(field) {
+            self.line.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.begin(field) {
+            self.line.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.begin(field) {
+            self.line.push_str(if value { "true" } else { "false" });
+        }
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
         if !self.begin(field) {
             return;
@@ -306,7 +325,10 @@ mod tests {
                 plain = "a b",
                 awkward = "say \"hi\"\\\n\u{e9}",
                 negative = -3i64,
+                least = i64::MIN,
+                most = u64::MAX,
                 yes = true,
+                no = false,
                 absent = None::<&str>,
                 "cannot {} the {}",
                 "reach",
@@ -317,7 +339,7 @@ mod tests {
         assert_eq!(
             rest,
             " WARN scimbox::http: cannot reach the thing plain=\"a b\" awkward=\"say \\\"hi\\\"\\\\\\n\u{e9}\" \
-             negative=-3 yes=true\n"
+             negative=-3 least=-9223372036854775808 most=18446744073709551615 yes=true no=false\n"
         );
     }
 
