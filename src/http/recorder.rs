@@ -397,7 +397,7 @@ pub fn list_note(nouns: &str, total: u64) -> ActivityNote {
 
 fn search_summary(nouns: &str, status: u16, peek: &Peek) -> String {
     match (status < 400, peek.total_results) {
-        (true, Some(n)) => format!("listed {nouns}: {n} result{}", plural(n as usize)),
+        (true, Some(n)) => list_note(nouns, n).0,
         (true, None) => format!("listed {nouns}"),
         (false, _) => format!("listing {nouns} failed"),
     }
