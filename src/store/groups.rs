@@ -527,7 +527,7 @@ pub(super) fn user_groups(conn: &Connection, user_id: &str) -> Result<Vec<UserGr
 }
 
 /// The groups of user `user_id`, whose row lists its direct groups as `group_seqs` (kept by the triggers
-/// of `sql/V15__groups_beside_users.sql`). A user in no group costs no read at all; the direct groups are
+/// of `sql/V15__lookups_from_the_row.sql`). A user in no group costs no read at all; the direct groups are
 /// read by key from the small `groups` table, which stays in the page cache. Most users are in no nested
 /// group, and then this is the whole answer: the recursive query below (with its temporary tables) runs
 /// only when there is nesting to follow.

@@ -179,7 +179,7 @@ impl Store {
             ])?;
             let seq = conn.last_insert_rowid();
             insert_emails(conn, seq, &draft.email_keys)?;
-            super::words::add_listed(conn, super::words::Kind::User, seq, &row.words)?;
+            super::words::add_user(conn, seq, &row.words)?;
             let details = json!({
                 "active": draft.active,
                 "externalId": draft.external_id,

@@ -6,6 +6,12 @@
 //!
 //! A word is a run of letters or a run of digits of the case-folded text: "Anne-Marie O'Neil" gives
 //! anne, marie, o, neil; "user0042@corp.example" gives user, 0042, corp, example.
+//!
+//! A new user's words wait in `pending_words` (`sql/V16__pending_words.sql`), one row per user, until
+//! the writer has a moment ([`index_pending`]): a create then appends one row instead of inserting about
+//! ten entries at random places of the index. Changes and deletions of a waiting user change its row
+//! there, and a search of users reads the waiting rows beside the index, so what a search finds does
+//! not depend on whether the writer has caught up.
 
 use std::collections::BTreeSet;
 
@@ -98,6 +104,15 @@ pub(super) fn reindex<'a, 'b>(
     new: impl IntoIterator<Item = &'b str>,
 ) -> Result<(), StoreError> {
     let (old, new) = (words(old), words(new));
+    if kind == Kind::User {
+        let new_words: Vec<&String> = new.iter().collect();
+        let waiting = conn
+            .prepare_cached("UPDATE pending_words SET words = ?2 WHERE seq = ?1")?
+            .execute(rusqlite::params![seq, json_array(&new_words)?])?;
+        if waiting > 0 {
+            return Ok(());
+        }
+    }
     // Each side is one statement over a JSON array of the words: a statement per word cost a new user
     // (about ten words) more than its row and its audit record together.
     let gone: Vec<&String> = old.difference(&new).collect();
@@ -122,7 +137,7 @@ fn insert(conn: &Connection, kind: Kind, seq: i64, words: &str) -> Result<(), St
 }
 
 /// The words of a new row, found before its write (splitting and folding text is no work for the writer
-/// thread, which every write waits on); [`add_listed`] writes them.
+/// thread, which every write waits on); [`add_user`] writes them.
 #[derive(Debug, Clone)]
 pub(super) struct Listed(String);
 
@@ -134,9 +149,70 @@ impl Listed {
     }
 }
 
-/// Adds the words of a new row, listed beforehand.
-pub(super) fn add_listed(conn: &Connection, kind: Kind, seq: i64, listed: &Listed) -> Result<(), StoreError> {
-    if listed.0 == "[]" { Ok(()) } else { insert(conn, kind, seq, &listed.0) }
+/// Adds the words of a new user, listed beforehand: to `pending_words`, for the writer to move into the
+/// index when it has a moment ([`index_pending`]).
+pub(super) fn add_user(conn: &Connection, seq: i64, listed: &Listed) -> Result<(), StoreError> {
+    if listed.0 != "[]" {
+        conn.prepare_cached("INSERT INTO pending_words (seq, words) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![seq, listed.0])?;
+    }
+    Ok(())
+}
+
+/// Users' words moved from `pending_words` into the index by one [`index_pending`], at most: about half a
+/// millisecond of the writer's time, which a write that arrives meanwhile waits for.
+pub(super) const PENDING_STEP: i64 = 50;
+
+/// Moves the words of the `PENDING_STEP` oldest waiting users into the index, in one transaction of
+/// its own (`conn` must be outside any). Answers how many users it moved: fewer than `PENDING_STEP`
+/// when none are left.
+pub(super) fn index_pending(conn: &Connection) -> Result<i64, StoreError> {
+    const UP_TO: &str = "SELECT count(*), max(seq) FROM (SELECT seq FROM pending_words ORDER BY seq LIMIT ?1)";
+    let waiting = |conn: &Connection| -> rusqlite::Result<(i64, Option<i64>)> {
+        conn.prepare_cached(UP_TO)?.query_row([PENDING_STEP], |row| Ok((row.get(0)?, row.get(1)?)))
+    };
+    // Nothing waiting is what the writer finds almost every time it looks: one read, no transaction.
+    if waiting(conn)?.0 == 0 {
+        return Ok(0);
+    }
+    // Without an fsync of its own: a move lost to a power cut leaves the words waiting, where searches
+    // still find them, and the next durable commit makes it durable too. The write that arrives while
+    // the writer moves words waits for the move, not for the disk.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let moved = move_pending(conn, waiting);
+    // Every other transaction of the writer is acknowledged as durable.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    moved
+}
+
+fn move_pending(
+    conn: &Connection,
+    waiting: impl Fn(&Connection) -> rusqlite::Result<(i64, Option<i64>)>,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let moved = (|| -> Result<i64, StoreError> {
+        let (count, Some(last)) = waiting(conn)? else { return Ok(0) };
+        // In the index's order: consecutive inserts land on the same few pages.
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO words (kind, word, seq)
+             SELECT 0, j.value, p.seq FROM pending_words p, json_each(p.words) j WHERE p.seq <= ?1
+             ORDER BY 2, 3",
+        )?
+        .execute([last])?;
+        conn.prepare_cached("DELETE FROM pending_words WHERE seq <= ?1")?.execute([last])?;
+        Ok(count)
+    })();
+    let ended = match &moved {
+        Ok(_) => conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])),
+        Err(_) => conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])),
+    };
+    if let Err(error) = ended {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return Err(error.into());
+    }
+    moved
 }
 
 fn json_array(words: &[&String]) -> Result<String, StoreError> {
@@ -161,6 +237,9 @@ pub(super) fn forget<'a>(
     seq: i64,
     texts: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), StoreError> {
+    if kind == Kind::User && conn.prepare_cached("DELETE FROM pending_words WHERE seq = ?1")?.execute([seq])? > 0 {
+        return Ok(());
+    }
     reindex(conn, kind, seq, texts, [])
 }
 
@@ -180,18 +259,21 @@ pub(super) fn terms(text: &str) -> Vec<String> {
 /// `values` and numbered after those already there.
 pub(super) fn matching(kind: Kind, text: &str, id_table: Option<&str>, values: &mut Vec<SqlValue>) -> String {
     let mut parts = Vec::new();
+    let mut waiting = Vec::new();
     for term in terms(text) {
         values.push(SqlValue::Text(term.clone()));
         let low = values.len();
         values.push(SqlValue::Text(format!("{term}\u{10FFFF}")));
-        parts.push(format!(
-            "SELECT seq FROM words WHERE kind = {} AND word >= ?{low} AND word < ?{}",
-            kind as i64,
-            low + 1
-        ));
+        let high = low + 1;
+        parts.push(format!("SELECT seq FROM words WHERE kind = {} AND word >= ?{low} AND word < ?{high}", kind as i64));
+        waiting.push(format!("EXISTS (SELECT 1 FROM json_each(p.words) WHERE value >= ?{low} AND value < ?{high})"));
     }
     // A text without a word ("@@") matches no word: only an id can match it.
     let mut select = if parts.is_empty() { "SELECT NULL WHERE 0".to_owned() } else { parts.join(" INTERSECT ") };
+    if kind == Kind::User && !waiting.is_empty() {
+        // Compound operators bind left to right: (the index's matches) UNION (the waiting users').
+        select.push_str(&format!(" UNION SELECT p.seq FROM pending_words p WHERE {}", waiting.join(" AND ")));
+    }
     if let Some(table) = id_table {
         values.push(SqlValue::Text(text.trim().to_owned()));
         select.push_str(&format!(" UNION SELECT seq FROM {table} WHERE id = ?{}", values.len()));
@@ -209,6 +291,7 @@ pub(super) fn build_if_new(conn: &mut Connection) -> Result<(), StoreError> {
     }
     let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     transaction.execute("DELETE FROM words", [])?;
+    transaction.execute("DELETE FROM pending_words", [])?;
     {
         let mut users = transaction.prepare("SELECT seq, attributes FROM users WHERE deleted_at IS NULL")?;
         let rows = users.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
@@ -271,9 +354,19 @@ mod tests {
         assert_eq!(
             sql,
             "SELECT seq FROM words WHERE kind = 0 AND word >= ?1 AND word < ?2 INTERSECT \
-             SELECT seq FROM words WHERE kind = 0 AND word >= ?3 AND word < ?4 UNION SELECT seq FROM users WHERE id = ?5"
+             SELECT seq FROM words WHERE kind = 0 AND word >= ?3 AND word < ?4 \
+             UNION SELECT p.seq FROM pending_words p WHERE \
+             EXISTS (SELECT 1 FROM json_each(p.words) WHERE value >= ?1 AND value < ?2) AND \
+             EXISTS (SELECT 1 FROM json_each(p.words) WHERE value >= ?3 AND value < ?4) \
+             UNION SELECT seq FROM users WHERE id = ?5"
         );
         assert_eq!(values.len(), 5);
+        let mut values = Vec::new();
+        assert_eq!(
+            matching(Kind::Group, "red", None, &mut values),
+            "SELECT seq FROM words WHERE kind = 1 AND word >= ?1 AND word < ?2",
+            "only users' words wait"
+        );
         let mut values = Vec::new();
         assert_eq!(matching(Kind::Asset, "@@", None, &mut values), "SELECT NULL WHERE 0");
     }

@@ -351,8 +351,21 @@ impl Writer {
 fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters, sharing: &Sharing) {
     let mut group: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
     let mut closing = None;
+    let mut words = PendingWords::new(sharing);
     while closing.is_none() {
-        match receiver.blocking_recv().map(Message::queued) {
+        let next = match receiver.try_recv() {
+            Ok(message) => Some(message),
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Nothing to write: a moment to move new users' words into the index, a step at a time
+                // (the queue is looked at again between steps).
+                if words.step_while_idle(&conn, sharing) {
+                    continue;
+                }
+                receiver.blocking_recv()
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        };
+        match next.map(Message::queued) {
             Some(Ok(queued)) => group.push(queued),
             Some(Err(done)) => closing = done,
             None => break,
@@ -365,7 +378,9 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
             }
         }
         if !group.is_empty() {
+            let started = std::time::Instant::now();
             commit_group(&conn, group.drain(..), stats, sharing);
+            words.after_group(&conn, sharing, started.elapsed());
         }
     }
     // Refuse what arrives from now on; writes already queued behind the close are still committed.
@@ -378,6 +393,73 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
     drop(conn);
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// How long a busy writer goes on without moving waiting words into the index: bounds how many wait (so
+/// how much a search reads beside the index) when writes never stop coming.
+const WORDS_AT_LEAST_EVERY: Duration = Duration::from_millis(20);
+/// How long the writer leaves waiting words alone after it failed to move them.
+const WORDS_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The writer's share of the word index (`words::index_pending`): new users' words wait in
+/// `pending_words` until the writer has nothing else to do, or for at most `WORDS_AT_LEAST_EVERY`
+/// while it is busy. Only the server's writer moves them; a command's leaves them for the server.
+struct PendingWords {
+    /// Whether words may be waiting: at the start, and after every transaction, until a step finds none.
+    maybe: bool,
+    /// When the writer last found none waiting (or last failed, to wait before trying again).
+    settled: std::time::Instant,
+    failed: bool,
+    moves: bool,
+}
+
+impl PendingWords {
+    fn new(sharing: &Sharing) -> PendingWords {
+        let moves = matches!(sharing, Sharing::GivesWay(_));
+        PendingWords { maybe: moves, settled: std::time::Instant::now(), failed: false, moves }
+    }
+
+    /// Moves one step of waiting words while the queue is empty; answers whether more may be waiting.
+    fn step_while_idle(&mut self, conn: &Connection, sharing: &Sharing) -> bool {
+        if !self.maybe || (self.failed && self.settled.elapsed() < WORDS_RETRY_AFTER) {
+            return false;
+        }
+        self.step(conn, sharing)
+    }
+
+    /// After a transaction of `took`: words may be waiting. If the writer has been busy for long, it moves
+    /// some now, for up to half as long as the transaction took (at least one step): a third of a writer
+    /// that is never idle, which moves words faster than creates make them, so the waiting rows stay few
+    /// without any write waiting long behind them.
+    fn after_group(&mut self, conn: &Connection, sharing: &Sharing, took: Duration) {
+        if !self.moves {
+            return;
+        }
+        self.maybe = true;
+        let due = if self.failed { WORDS_RETRY_AFTER } else { WORDS_AT_LEAST_EVERY };
+        if self.settled.elapsed() >= due {
+            let started = std::time::Instant::now();
+            while self.step(conn, sharing) && started.elapsed() < took / 2 {}
+        }
+    }
+
+    fn step(&mut self, conn: &Connection, sharing: &Sharing) -> bool {
+        sharing.before();
+        let moved = super::words::index_pending(conn);
+        sharing.after();
+        match moved {
+            Ok(moved) if moved == super::words::PENDING_STEP => true,
+            Ok(_) => {
+                (self.maybe, self.failed, self.settled) = (false, false, std::time::Instant::now());
+                false
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot move new users' words into the search index; searches still find them");
+                (self.maybe, self.failed, self.settled) = (false, true, std::time::Instant::now());
+                false
+            }
+        }
     }
 }
 
