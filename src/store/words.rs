@@ -159,48 +159,55 @@ pub(super) fn add_user(conn: &Connection, seq: i64, listed: &Listed) -> Result<(
     Ok(())
 }
 
-/// Users' words moved from `pending_words` into the index by one [`index_pending`], at most: about half a
-/// millisecond of the writer's time, which a write that arrives meanwhile waits for.
-pub(super) const PENDING_STEP: i64 = 50;
+/// Users' words moved from `pending_words` into the index by one step of [`index_pending`]: about half a
+/// millisecond of the writer's time, the longest a write that arrives during a move waits for it.
+const PENDING_STEP: i64 = 50;
+/// The most steps one transaction of [`index_pending`] takes (a bound on what one move keeps in the WAL).
+const PENDING_STEPS: usize = 40;
 
-/// Moves the words of the `PENDING_STEP` oldest waiting users into the index, in one transaction of
-/// its own (`conn` must be outside any). Answers how many users it moved: fewer than `PENDING_STEP`
-/// when none are left.
-pub(super) fn index_pending(conn: &Connection) -> Result<i64, StoreError> {
-    const UP_TO: &str = "SELECT count(*), max(seq) FROM (SELECT seq FROM pending_words ORDER BY seq LIMIT ?1)";
-    let waiting = |conn: &Connection| -> rusqlite::Result<(i64, Option<i64>)> {
-        conn.prepare_cached(UP_TO)?.query_row([PENDING_STEP], |row| Ok((row.get(0)?, row.get(1)?)))
-    };
+/// Moves the words of waiting users into the index, the oldest first, a step of `PENDING_STEP` users at
+/// a time, in one transaction of its own (`conn` must be outside any): one step, then more while `more`
+/// says so. Answers whether every waiting user's words were moved.
+pub(super) fn index_pending(conn: &Connection, more: impl FnMut() -> bool) -> Result<bool, StoreError> {
     // Nothing waiting is what the writer finds almost every time it looks: one read, no transaction.
     if waiting(conn)?.0 == 0 {
-        return Ok(0);
+        return Ok(true);
     }
     // Without an fsync of its own: a move lost to a power cut leaves the words waiting, where searches
     // still find them, and the next durable commit makes it durable too. The write that arrives while
     // the writer moves words waits for the move, not for the disk.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let moved = move_pending(conn, waiting);
+    let moved = move_pending(conn, more);
     // Every other transaction of the writer is acknowledged as durable.
     conn.pragma_update(None, "synchronous", "FULL")?;
     moved
 }
 
-fn move_pending(
-    conn: &Connection,
-    waiting: impl Fn(&Connection) -> rusqlite::Result<(i64, Option<i64>)>,
-) -> Result<i64, StoreError> {
+/// How many users' words wait, up to `PENDING_STEP`, and the `seq` of the last of them.
+fn waiting(conn: &Connection) -> rusqlite::Result<(i64, Option<i64>)> {
+    conn.prepare_cached("SELECT count(*), max(seq) FROM (SELECT seq FROM pending_words ORDER BY seq LIMIT ?1)")?
+        .query_row([PENDING_STEP], |row| Ok((row.get(0)?, row.get(1)?)))
+}
+
+fn move_pending(conn: &Connection, mut more: impl FnMut() -> bool) -> Result<bool, StoreError> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let moved = (|| -> Result<i64, StoreError> {
-        let (count, Some(last)) = waiting(conn)? else { return Ok(0) };
-        // In the index's order: consecutive inserts land on the same few pages.
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO words (kind, word, seq)
-             SELECT 0, j.value, p.seq FROM pending_words p, json_each(p.words) j WHERE p.seq <= ?1
-             ORDER BY 2, 3",
-        )?
-        .execute([last])?;
-        conn.prepare_cached("DELETE FROM pending_words WHERE seq <= ?1")?.execute([last])?;
-        Ok(count)
+    let moved = (|| -> Result<bool, StoreError> {
+        for _ in 0..PENDING_STEPS {
+            let (count, Some(last)) = waiting(conn)? else { return Ok(true) };
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO words (kind, word, seq)
+                 SELECT 0, j.value, p.seq FROM pending_words p, json_each(p.words) j WHERE p.seq <= ?1",
+            )?
+            .execute([last])?;
+            conn.prepare_cached("DELETE FROM pending_words WHERE seq <= ?1")?.execute([last])?;
+            if count < PENDING_STEP {
+                return Ok(true);
+            }
+            if !more() {
+                break;
+            }
+        }
+        Ok(false)
     })();
     let ended = match &moved {
         Ok(_) => conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])),

@@ -356,9 +356,9 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
         let next = match receiver.try_recv() {
             Ok(message) => Some(message),
             Err(mpsc::error::TryRecvError::Empty) => {
-                // Nothing to write: a moment to move new users' words into the index, a step at a time
-                // (the queue is looked at again between steps).
-                if words.step_while_idle(&conn, sharing) {
+                // Nothing to write: a moment to move new users' words into the index (the queue is
+                // looked at again after each step).
+                if words.while_idle(&conn, sharing, || receiver.is_empty()) {
                     continue;
                 }
                 receiver.blocking_recv()
@@ -403,35 +403,37 @@ const WORDS_AT_LEAST_EVERY: Duration = Duration::from_millis(20);
 const WORDS_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The writer's share of the word index (`words::index_pending`): new users' words wait in
-/// `pending_words` until the writer has nothing else to do, or for at most `WORDS_AT_LEAST_EVERY`
-/// while it is busy. Only the server's writer moves them; a command's leaves them for the server.
+/// `pending_words` until the writer has nothing else to do, or, while it is never idle, for about
+/// `WORDS_AT_LEAST_EVERY`. Only the server's writer moves them; a command's leaves them for the server.
 struct PendingWords {
-    /// Whether words may be waiting: at the start, and after every transaction, until a step finds none.
+    /// Whether the writer moves words at all (the server's writer).
+    moves: bool,
+    /// Whether words may be waiting: at the start, and after every transaction, until a move finds none.
     maybe: bool,
-    /// When the writer last found none waiting (or last failed, to wait before trying again).
+    /// When the writer last found none waiting, or last failed to move them.
     settled: std::time::Instant,
     failed: bool,
-    moves: bool,
 }
 
 impl PendingWords {
     fn new(sharing: &Sharing) -> PendingWords {
         let moves = matches!(sharing, Sharing::GivesWay(_));
-        PendingWords { maybe: moves, settled: std::time::Instant::now(), failed: false, moves }
+        PendingWords { moves, maybe: moves, settled: std::time::Instant::now(), failed: false }
     }
 
-    /// Moves one step of waiting words while the queue is empty; answers whether more may be waiting.
-    fn step_while_idle(&mut self, conn: &Connection, sharing: &Sharing) -> bool {
+    /// Moves waiting words while the queue stays empty (in one transaction, which ends at the first
+    /// step after a write arrives); answers whether more may be waiting.
+    fn while_idle(&mut self, conn: &Connection, sharing: &Sharing, idle: impl FnMut() -> bool) -> bool {
         if !self.maybe || (self.failed && self.settled.elapsed() < WORDS_RETRY_AFTER) {
             return false;
         }
-        self.step(conn, sharing)
+        self.index(conn, sharing, idle)
     }
 
-    /// After a transaction of `took`: words may be waiting. If the writer has been busy for long, it moves
-    /// some now, for up to half as long as the transaction took (at least one step): a third of a writer
-    /// that is never idle, which moves words faster than creates make them, so the waiting rows stay few
-    /// without any write waiting long behind them.
+    /// After a transaction that took `took`: words may be waiting. If the writer has not found them all
+    /// moved for `WORDS_AT_LEAST_EVERY`, it moves some now, for about half as long as the transaction
+    /// took (one step at least): at most a third of a writer that is never idle, which moves words
+    /// faster than creates make them, so the waiting rows stay few and no write waits long behind them.
     fn after_group(&mut self, conn: &Connection, sharing: &Sharing, took: Duration) {
         if !self.moves {
             return;
@@ -439,18 +441,18 @@ impl PendingWords {
         self.maybe = true;
         let due = if self.failed { WORDS_RETRY_AFTER } else { WORDS_AT_LEAST_EVERY };
         if self.settled.elapsed() >= due {
-            let started = std::time::Instant::now();
-            while self.step(conn, sharing) && started.elapsed() < took / 2 {}
+            let until = std::time::Instant::now() + took / 2;
+            self.index(conn, sharing, || std::time::Instant::now() < until);
         }
     }
 
-    fn step(&mut self, conn: &Connection, sharing: &Sharing) -> bool {
+    fn index(&mut self, conn: &Connection, sharing: &Sharing, more: impl FnMut() -> bool) -> bool {
         sharing.before();
-        let moved = super::words::index_pending(conn);
+        let moved = super::words::index_pending(conn, more);
         sharing.after();
         match moved {
-            Ok(moved) if moved == super::words::PENDING_STEP => true,
-            Ok(_) => {
+            Ok(false) => true,
+            Ok(true) => {
                 (self.maybe, self.failed, self.settled) = (false, false, std::time::Instant::now());
                 false
             }
