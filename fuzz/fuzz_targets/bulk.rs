@@ -8,7 +8,7 @@ use scimbox::scim::bulk::{parse_path, parse_request, references, substitute};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    let Ok(request) = parse_request(&body, 1000) else { return };
+    let Ok(request) = parse_request(body, 1000) else { return };
     for operation in request.operations.iter().flatten() {
         let _ = parse_path(operation.method, &operation.path);
         let resolved: HashMap<String, String> =

@@ -58,11 +58,16 @@ pub struct Request {
 
 /// Reads a bulk request. A body that is not a bulk request is an error of the whole request; an
 /// operation that is malformed becomes an error of that operation alone, so its neighbours still run.
-/// More than `max_operations` operations is 413, as RFC 7644 §3.7.4 asks.
-pub fn parse_request(body: &Value, max_operations: usize) -> Result<Request, Error> {
-    let object = body.as_object().ok_or_else(|| Error::invalid_syntax("a bulk request must be a JSON object"))?;
-    let field = |name: &str| object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value);
-    if let Some(schemas) = field("schemas") {
+/// More than `max_operations` operations is 413, as RFC 7644 §3.7.4 asks. The operations' `data` are
+/// moved out of `body`, not copied.
+pub fn parse_request(body: Value, max_operations: usize) -> Result<Request, Error> {
+    let Value::Object(mut object) = body else {
+        return Err(Error::invalid_syntax("a bulk request must be a JSON object"));
+    };
+    // Each member is the first whose name matches case-insensitively, found before any is taken out.
+    let (schemas, fail_on_errors, operations) =
+        (key(&object, "schemas"), key(&object, "failOnErrors"), key(&object, "Operations"));
+    if let Some(schemas) = schemas.and_then(|k| object.get(&k)) {
         let named = schemas.as_array().is_some_and(|list| {
             list.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST_SCHEMA)))
         });
@@ -70,7 +75,7 @@ pub fn parse_request(body: &Value, max_operations: usize) -> Result<Request, Err
             return Err(Error::invalid_syntax(format!("a bulk request's schemas must contain {BULK_REQUEST_SCHEMA}")));
         }
     }
-    let fail_on_errors = match field("failOnErrors") {
+    let fail_on_errors = match fail_on_errors.and_then(|k| object.get(&k)) {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => match n.as_u64() {
             Some(n) if n > 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -78,7 +83,7 @@ pub fn parse_request(body: &Value, max_operations: usize) -> Result<Request, Err
         },
         Some(_) => return Err(Error::invalid_value("failOnErrors must be a positive integer")),
     };
-    let operations = match field("Operations") {
+    let operations = match operations.and_then(|k| object.remove(&k)) {
         Some(Value::Array(operations)) if !operations.is_empty() => operations,
         _ => return Err(Error::invalid_syntax("a bulk request needs a non-empty Operations array")),
     };
@@ -88,11 +93,18 @@ pub fn parse_request(body: &Value, max_operations: usize) -> Result<Request, Err
             operations.len()
         )));
     }
-    Ok(Request { fail_on_errors, operations: operations.iter().map(parse_operation).collect() })
+    Ok(Request { fail_on_errors, operations: operations.into_iter().map(parse_operation).collect() })
 }
 
-fn parse_operation(value: &Value) -> Result<Operation, Error> {
-    let object = value.as_object().ok_or_else(|| Error::invalid_syntax("each bulk operation must be an object"))?;
+/// The name of `object`'s first member called `name`, in any case.
+fn key(object: &Map<String, Value>, name: &str) -> Option<String> {
+    object.keys().find(|key| key.eq_ignore_ascii_case(name)).cloned()
+}
+
+fn parse_operation(value: Value) -> Result<Operation, Error> {
+    let Value::Object(mut object) = value else {
+        return Err(Error::invalid_syntax("each bulk operation must be an object"));
+    };
     let field = |name: &str| object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value);
     let text = |name: &str| -> Result<Option<String>, Error> {
         match field(name) {
@@ -116,11 +128,13 @@ fn parse_operation(value: &Value) -> Result<Operation, Error> {
     if method == Method::Post && bulk_id.is_none() {
         return Err(Error::invalid_value("a POST bulk operation needs a bulkId (RFC 7644 §3.7)"));
     }
-    let data = field("data").cloned().filter(|data| !data.is_null());
+    // Read before `data` is taken out (which moves the last member into its place); reported after it.
+    let version = text("version");
+    let data = key(&object, "data").and_then(|k| object.remove(&k)).filter(|data| !data.is_null());
     if method != Method::Delete && data.is_none() {
         return Err(Error::invalid_value(format!("a {} bulk operation needs data", method.as_str())));
     }
-    Ok(Operation { method, bulk_id, path, data, version: text("version")? })
+    Ok(Operation { method, bulk_id, path, data, version: version? })
 }
 
 /// Where an operation points: a resource type, and an id (or a `bulkId:` reference) for PUT, PATCH and
@@ -256,7 +270,7 @@ mod tests {
     use super::*;
 
     fn request(operations: Value) -> Request {
-        parse_request(&json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": operations}), 10).unwrap()
+        parse_request(json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": operations}), 10).unwrap()
     }
 
     #[test]
@@ -276,16 +290,29 @@ mod tests {
     }
 
     #[test]
+    fn members_named_twice_in_different_cases_count_once_the_first() {
+        let parsed = request(json!([{
+            "method": "PUT", "path": "/Users/1", "DATA": {"a": 1}, "version": "W/\"2\"",
+            "data": {"b": 2}, "VERSION": "W/\"3\"", "Method": "DELETE",
+        }]));
+        let operation = parsed.operations[0].as_ref().unwrap();
+        assert_eq!((operation.method, operation.data.clone()), (Method::Put, Some(json!({"a": 1}))));
+        assert_eq!(operation.version.as_deref(), Some("W/\"2\""));
+        let twice = json!({"operations": [{"method": "DELETE", "path": "/Users/1"}], "Operations": []});
+        assert_eq!(parse_request(twice, 10).unwrap().operations.len(), 1);
+    }
+
+    #[test]
     fn whole_request_errors() {
         let too_many = json!({"Operations": (0..11).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect::<Vec<_>>()});
-        assert_eq!(parse_request(&too_many, 10).unwrap_err().status(), 413);
-        assert_eq!(parse_request(&json!({"Operations": []}), 10).unwrap_err().kind.scim_type(), Some("invalidSyntax"));
-        assert_eq!(parse_request(&json!([]), 10).unwrap_err().kind.scim_type(), Some("invalidSyntax"));
-        assert!(parse_request(&json!({"schemas": ["urn:x"], "Operations": [{}]}), 10).is_err());
+        assert_eq!(parse_request(too_many, 10).unwrap_err().status(), 413);
+        assert_eq!(parse_request(json!({"Operations": []}), 10).unwrap_err().kind.scim_type(), Some("invalidSyntax"));
+        assert_eq!(parse_request(json!([]), 10).unwrap_err().kind.scim_type(), Some("invalidSyntax"));
+        assert!(parse_request(json!({"schemas": ["urn:x"], "Operations": [{}]}), 10).is_err());
         let fail =
-            parse_request(&json!({"failOnErrors": 1, "Operations": [{"method": "DELETE", "path": "/Users/1"}]}), 10);
+            parse_request(json!({"failOnErrors": 1, "Operations": [{"method": "DELETE", "path": "/Users/1"}]}), 10);
         assert_eq!(fail.unwrap().fail_on_errors, Some(1));
-        assert!(parse_request(&json!({"failOnErrors": -1, "Operations": [{}]}), 10).is_err());
+        assert!(parse_request(json!({"failOnErrors": -1, "Operations": [{}]}), 10).is_err());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub async fn handle(app: &App, request: Request<Incoming>) -> Result<Response<Bo
     let base = base_url(app, &request);
     let actor = actor(&request);
     let body = read_body(request, app.config.limits.max_body_bytes).await?;
-    let request = bulk::parse_request(&parse_json(&body)?, app.config.limits.bulk_max_operations)?;
+    let request = bulk::parse_request(parse_json(&body)?, app.config.limits.bulk_max_operations)?;
     // The operations' writes share as few commits as they can (one, unless a password is hashed or the
     // request is very large); the answer waits for every commit, so what it reports is stored.
     let (outcomes, committed) = app.store.in_one_commit(run_all(app, &actor, &base, &request)).await;
