@@ -57,6 +57,7 @@ pub struct Metrics {
     token_cache_hits: IntCounter,
     argon2: IntCounterVec,
     database_bytes: IntGauge,
+    words_waiting: IntGauge,
     directory: IntGaugeVec,
 }
 
@@ -133,6 +134,10 @@ impl Metrics {
                 &["kind"],
             ),
             database_bytes: gauge("database_size_bytes", "Size of the database file and its write-ahead log."),
+            words_waiting: gauge(
+                "search_words_waiting",
+                "New users whose words wait to be written into the admin page's search index (searches find them meanwhile).",
+            ),
             directory: IntGaugeVec::new(
                 Opts::new("directory_objects", "Live users and groups, and assets."),
                 &["kind"],
@@ -160,6 +165,7 @@ impl Metrics {
             Box::new(metrics.token_cache_hits.clone()),
             Box::new(metrics.argon2.clone()),
             Box::new(metrics.database_bytes.clone()),
+            Box::new(metrics.words_waiting.clone()),
             Box::new(metrics.directory.clone()),
         ];
         for collector in collectors {
@@ -208,6 +214,8 @@ impl Metrics {
         catch_up(&self.argon2.with_label_values(&["token_verification"]), app.tokens.argon2_runs());
         catch_up(&self.argon2.with_label_values(&["pool"]), app.store.argon2().runs());
         self.database_bytes.set(i64::try_from(app.store.size_on_disk()).unwrap_or(i64::MAX));
+        let waiting = app.store.words_waiting().await.map_err(|e| e.to_string())?;
+        self.words_waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         let (users, groups, assets) = app.store.counts().await.map_err(|e| e.to_string())?;
         for (kind, count) in [("users", users), ("groups", groups), ("assets", assets)] {
             self.directory.with_label_values(&[kind]).set(i64::try_from(count).unwrap_or(i64::MAX));

@@ -324,6 +324,16 @@ impl Store {
         .await
     }
 
+    /// New users whose words wait to be moved into the search index by the writer (`words::index_pending`).
+    pub async fn words_waiting(&self) -> Result<u64, StoreError> {
+        self.read_long(|conn| {
+            let waiting: i64 =
+                conn.prepare_cached("SELECT count(*) FROM pending_words")?.query_row([], |row| row.get(0))?;
+            Ok(u64::try_from(waiting).unwrap_or(0))
+        })
+        .await
+    }
+
     /// Writes queued and not yet picked up by the writer thread.
     pub fn queued_writes(&self) -> usize {
         self.inner.writer.queued()

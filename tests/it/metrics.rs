@@ -72,6 +72,8 @@ async fn metrics_count_real_traffic_and_promtool_accepts_them() {
     assert!(value_of(&text, "scimbox_writer_commit_duration_seconds_count") >= 4.0);
     assert!(value_of(&text, r#"scimbox_audit_records_total{result="appended"}"#) >= 4.0);
     assert!(value_of(&text, "scimbox_database_size_bytes") > 0.0);
+    let waiting = value_of(&text, "scimbox_search_words_waiting");
+    assert!((0.0..=3.0).contains(&waiting), "at most the three new users' words wait: {waiting}");
     assert!(value_of(&text, "scimbox_open_connections") >= 1.0, "this client's connection to the SCIM port");
     assert!(value_of(&text, "scimbox_token_cache_hits_total") >= 3.0, "one verification, the rest from the cache");
     assert_eq!(value_of(&text, r#"scimbox_argon2_runs_total{kind="token_verification"}"#), 1.0);
@@ -86,6 +88,18 @@ async fn metrics_count_real_traffic_and_promtool_accepts_them() {
     let said = format!("{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
     assert!(checked.status.success(), "promtool check metrics refused the exposition: {said}\n{text}");
     assert_eq!(said.trim(), "", "promtool found nothing to lint");
+
+    // The idle writer moves the new users' words into the search index, and the gauge says so.
+    let mut waiting = f64::NAN;
+    for _ in 0..300 {
+        let text = http.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+        waiting = value_of(&text, "scimbox_search_words_waiting");
+        if waiting == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting, 0.0, "the words still wait after 30 s");
 
     let _ = stop.send(());
     running.await.unwrap().unwrap();
