@@ -178,8 +178,19 @@ pub(super) fn index_pending(conn: &Connection, more: impl FnMut() -> bool) -> Re
     // the writer moves words waits for the move, not for the disk.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let moved = move_pending(conn, more);
-    // Every other transaction of the writer is acknowledged as durable.
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Every other transaction of the writer is acknowledged as durable: the writer does not go on
+    // without FULL (SQLite refuses the change only inside a transaction, which is ended first).
+    let restored = (|| {
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+    })();
+    if let Err(error) = restored {
+        panic!(
+            "cannot set synchronous=FULL again after moving words ({error}): the writer stops rather than acknowledge writes that are not durable"
+        );
+    }
     moved
 }
 

@@ -399,6 +399,8 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
 /// How long a busy writer goes on without moving waiting words into the index: bounds how many wait (so
 /// how much a search reads beside the index) when writes never stop coming.
 const WORDS_AT_LEAST_EVERY: Duration = Duration::from_millis(20);
+/// The longest transaction that `PendingWords::after_group` measures its budget against.
+const WORDS_BUDGET_AT_MOST: Duration = Duration::from_millis(50);
 /// How long the writer leaves waiting words alone after it failed to move them.
 const WORDS_RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -441,7 +443,8 @@ impl PendingWords {
         self.maybe = true;
         let due = if self.failed { WORDS_RETRY_AFTER } else { WORDS_AT_LEAST_EVERY };
         if self.settled.elapsed() >= due {
-            let until = std::time::Instant::now() + took / 2;
+            // `took` counts a wait for a command's lock too: the budget stays a few milliseconds.
+            let until = std::time::Instant::now() + took.min(WORDS_BUDGET_AT_MOST) / 2;
             self.index(conn, sharing, || std::time::Instant::now() < until);
         }
     }
