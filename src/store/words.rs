@@ -95,7 +95,8 @@ pub(super) fn user_texts<'a>(attributes: &'a Map<String, Value>) -> Vec<&'a str>
 }
 
 /// Changes the words of row `seq` from those of `old` to those of `new`: only the words that differ are
-/// written, so an update that keeps the names (most of an identity provider's pushes) writes none.
+/// written, so an update that keeps the names (most of an identity provider's pushes) writes none. A
+/// user whose words still wait has them changed in `pending_words` instead.
 pub(super) fn reindex<'a, 'b>(
     conn: &Connection,
     kind: Kind,
@@ -104,6 +105,10 @@ pub(super) fn reindex<'a, 'b>(
     new: impl IntoIterator<Item = &'b str>,
 ) -> Result<(), StoreError> {
     let (old, new) = (words(old), words(new));
+    // Most of an identity provider's pushes keep the names: nothing to write, waiting or indexed.
+    if old == new {
+        return Ok(());
+    }
     if kind == Kind::User {
         let new_words: Vec<&String> = new.iter().collect();
         let waiting = conn
@@ -113,16 +118,27 @@ pub(super) fn reindex<'a, 'b>(
             return Ok(());
         }
     }
+    change_index(conn, kind, seq, &old, &new)
+}
+
+/// Writes into the index the difference between row `seq`'s words `old` and `new`.
+fn change_index(
+    conn: &Connection,
+    kind: Kind,
+    seq: i64,
+    old: &BTreeSet<String>,
+    new: &BTreeSet<String>,
+) -> Result<(), StoreError> {
     // Each side is one statement over a JSON array of the words: a statement per word cost a new user
     // (about ten words) more than its row and its audit record together.
-    let gone: Vec<&String> = old.difference(&new).collect();
+    let gone: Vec<&String> = old.difference(new).collect();
     if !gone.is_empty() {
         conn.prepare_cached(
             "DELETE FROM words WHERE kind = ?1 AND seq = ?2 AND word IN (SELECT value FROM json_each(?3))",
         )?
         .execute(rusqlite::params![kind as i64, seq, json_array(&gone)?])?;
     }
-    let added: Vec<&String> = new.difference(&old).collect();
+    let added: Vec<&String> = new.difference(old).collect();
     if !added.is_empty() {
         insert(conn, kind, seq, &json_array(&added)?)?;
     }
@@ -237,14 +253,15 @@ fn json_array(words: &[&String]) -> Result<String, StoreError> {
     serde_json::to_string(words).map_err(|error| StoreError::Internal(format!("cannot list words: {error}")))
 }
 
-/// Adds the words of a new row.
+/// Adds the words of a new group or asset, or of a user while the index is rebuilt, straight into the
+/// index (a new user's words wait: [`add_user`]).
 pub(super) fn add<'a>(
     conn: &Connection,
     kind: Kind,
     seq: i64,
     texts: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), StoreError> {
-    reindex(conn, kind, seq, [], texts)
+    change_index(conn, kind, seq, &BTreeSet::new(), &words(texts))
 }
 
 /// Removes the words of row `seq`, whose text is `texts` (a user who became a tombstone, a deleted group
@@ -258,7 +275,7 @@ pub(super) fn forget<'a>(
     if kind == Kind::User && conn.prepare_cached("DELETE FROM pending_words WHERE seq = ?1")?.execute([seq])? > 0 {
         return Ok(());
     }
-    reindex(conn, kind, seq, texts, [])
+    change_index(conn, kind, seq, &words(texts), &BTreeSet::new())
 }
 
 /// The search terms of `text`: its words, at most `SEARCH_TERMS`.
