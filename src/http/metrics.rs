@@ -57,6 +57,7 @@ pub struct Metrics {
     token_cache_hits: IntCounter,
     argon2: IntCounterVec,
     database_bytes: IntGauge,
+    checkpoints: IntCounterVec,
     words_waiting: IntGauge,
     directory: IntGaugeVec,
 }
@@ -134,6 +135,11 @@ impl Metrics {
                 &["kind"],
             ),
             database_bytes: gauge("database_size_bytes", "Size of the database file and its write-ahead log."),
+            checkpoints: counter(
+                "wal_checkpoints_total",
+                "Checkpoints of the write-ahead log: by the checkpointer thread beside the writer, or by the writer in a commit once the log has grown past 16,000 frames (writes that never pause leave it no moment to start over).",
+                &["by"],
+            ),
             words_waiting: gauge(
                 "search_words_waiting",
                 "New users whose words wait to be written into the admin page's search index (searches find them meanwhile).",
@@ -165,6 +171,7 @@ impl Metrics {
             Box::new(metrics.token_cache_hits.clone()),
             Box::new(metrics.argon2.clone()),
             Box::new(metrics.database_bytes.clone()),
+            Box::new(metrics.checkpoints.clone()),
             Box::new(metrics.words_waiting.clone()),
             Box::new(metrics.directory.clone()),
         ];
@@ -214,6 +221,9 @@ impl Metrics {
         catch_up(&self.argon2.with_label_values(&["token_verification"]), app.tokens.argon2_runs());
         catch_up(&self.argon2.with_label_values(&["pool"]), app.store.argon2().runs());
         self.database_bytes.set(i64::try_from(app.store.size_on_disk()).unwrap_or(i64::MAX));
+        let checkpoints = app.store.checkpoint_stats();
+        catch_up(&self.checkpoints.with_label_values(&["checkpointer"]), checkpoints.checkpointer);
+        catch_up(&self.checkpoints.with_label_values(&["writer"]), checkpoints.writer);
         let waiting = app.store.words_waiting().await.map_err(|e| e.to_string())?;
         self.words_waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         let (users, groups, assets) = app.store.counts().await.map_err(|e| e.to_string())?;

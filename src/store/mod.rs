@@ -11,6 +11,7 @@ mod activity;
 mod admins;
 mod assets;
 mod audit;
+mod checkpoint;
 mod directory;
 mod groups;
 mod listing;
@@ -39,6 +40,7 @@ pub use assets::{
     Permission, Permissions, PrincipalView, UserSummary,
 };
 pub use audit::{AuditPage, AuditQuery, Verification, appended as audit_records_appended};
+pub use checkpoint::CheckpointStats;
 pub use directory::{
     DeletedUser, DirectoryGroup, DirectoryMember, DirectoryOrder, DirectoryPage, DirectoryQuery, DirectoryUser,
 };
@@ -162,6 +164,8 @@ struct Inner {
     argon2: Arc<crate::hashing::Argon2Pool>,
     /// Where recent pages of the unfiltered lists ended (import paging at any depth).
     positions: Arc<listing::Positions>,
+    /// The server's checkpoints of the write-ahead log (none counted for a command's store).
+    checkpoints: Arc<checkpoint::Counts>,
 }
 
 impl Store {
@@ -204,10 +208,26 @@ impl Store {
         }
         words::build_if_new(&mut conn)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
+        let checkpoints = Arc::<checkpoint::Counts>::default();
+        if matches!(sharing, writer::Sharing::GivesWay(_)) {
+            // The server checkpoints beside its writer; a command keeps SQLite's checkpoint in its commit.
+            checkpoint::start(&mut conn, open_connection(&path, false)?, &checkpoints)
+                .map_err(|e| StoreError::Internal(format!("cannot start the checkpointer: {e}")))?;
+        }
         let writer = writer::Writer::start(conn, sharing)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
         let positions = Arc::default();
-        Ok(Store { inner: Arc::new(Inner { data_dir: data_dir.to_owned(), path, writer, readers, argon2, positions }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                data_dir: data_dir.to_owned(),
+                path,
+                writer,
+                readers,
+                argon2,
+                positions,
+                checkpoints,
+            }),
+        })
     }
 
     /// Opens the database in `data_dir` for a command, as [`Store::open_for_command`], only if one exists
@@ -332,6 +352,11 @@ impl Store {
             Ok(u64::try_from(waiting).unwrap_or(0))
         })
         .await
+    }
+
+    /// Checkpoints of the write-ahead log so far, by the checkpointer and by the writer.
+    pub fn checkpoint_stats(&self) -> CheckpointStats {
+        self.inner.checkpoints.stats()
     }
 
     /// Writes queued and not yet picked up by the writer thread.

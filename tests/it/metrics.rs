@@ -72,6 +72,9 @@ async fn metrics_count_real_traffic_and_promtool_accepts_them() {
     assert!(value_of(&text, "scimbox_writer_commit_duration_seconds_count") >= 4.0);
     assert!(value_of(&text, r#"scimbox_audit_records_total{result="appended"}"#) >= 4.0);
     assert!(value_of(&text, "scimbox_database_size_bytes") > 0.0);
+    // A few creates leave the log far below any checkpoint, and the writer never runs one itself.
+    assert_eq!(value_of(&text, r#"scimbox_wal_checkpoints_total{by="checkpointer"}"#), 0.0);
+    assert_eq!(value_of(&text, r#"scimbox_wal_checkpoints_total{by="writer"}"#), 0.0);
     let waiting = value_of(&text, "scimbox_search_words_waiting");
     assert!((0.0..=3.0).contains(&waiting), "at most the three new users' words wait: {waiting}");
     assert!(value_of(&text, "scimbox_open_connections") >= 1.0, "this client's connection to the SCIM port");

@@ -324,3 +324,79 @@ async fn import_pages_continue_where_the_last_one_ended_and_stay_exact() {
     assert_eq!(page_ids(&store, 1, 7).await.1, ids[..7]);
     assert_eq!(page_ids(&store, 8, 7).await.1, ids[7..14]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
+    let (dir, store) = open();
+    let database = store.path().to_owned();
+    let log = dir.path().join("scimbox.db-wal");
+    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    let before = size(&database);
+    // Commits of 200 creates until the log holds more than 1,000 frames of 4 KiB (the wake-up threshold).
+    let mut created = 0;
+    while size(&log) < 1_100 * 4_096 {
+        let (_, committed) = store
+            .in_one_commit(async {
+                for _ in 0..200 {
+                    created += 1;
+                    store.create_user(&actor(), user(&format!("checkpointed{created}")), None).await.unwrap();
+                }
+            })
+            .await;
+        committed.unwrap();
+        assert!(created < 100_000, "the log never grew past 1,000 frames");
+    }
+    let mut waited = 0;
+    while store.checkpoint_stats().checkpointer == 0 || size(&database) <= before {
+        assert!(waited < 300, "no checkpoint copied the log into the database in 30 s: {:?}", store.checkpoint_stats());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(store.checkpoint_stats().writer, 0, "the writer checkpointed in a commit");
+    // What was copied is what was committed: every user is there, through the log and the database.
+    assert_eq!(sql(&store, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
+    store.close().await;
+    let reopened = Store::open(dir.path()).unwrap();
+    assert_eq!(sql(&reopened, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
+}
+
+/// Commits `count` creates in one transaction, as a Bulk request does; `created` numbers them.
+async fn create_in_one_commit(store: &Store, created: &mut usize, count: usize) {
+    let (_, committed) = store
+        .in_one_commit(async {
+            for _ in 0..count {
+                *created += 1;
+                store.create_user(&actor(), user(&format!("logged{created}")), None).await.unwrap();
+            }
+        })
+        .await;
+    committed.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_that_cannot_start_over_is_bounded_by_the_writer_and_starts_over_when_it_can() {
+    let (dir, store) = open();
+    let log = dir.path().join("scimbox.db-wal");
+    // A reader inside a transaction keeps its snapshot: no checkpoint may copy past it, so the log grows.
+    let reader = rusqlite::Connection::open(store.path()).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
+    let mut created = 0;
+    while store.checkpoint_stats().writer == 0 {
+        create_in_one_commit(&store, &mut created, 200).await;
+        assert!(created < 200_000, "the writer never checkpointed: {:?}", store.checkpoint_stats());
+    }
+    let frames = std::fs::metadata(&log).unwrap().len() / 4_120;
+    assert!((16_000..17_000).contains(&frames), "the writer checkpointed at {frames} frames, not past 16,000");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // The next commit copies what is left and the log starts over: the writer stops checkpointing.
+    create_in_one_commit(&store, &mut created, 200).await;
+    create_in_one_commit(&store, &mut created, 200).await;
+    let settled = store.checkpoint_stats().writer;
+    for _ in 0..5 {
+        create_in_one_commit(&store, &mut created, 200).await;
+    }
+    assert_eq!(store.checkpoint_stats().writer, settled, "the log did not start over once the reader was gone");
+    assert_eq!(sql(&store, "SELECT count(*) FROM users WHERE user_name LIKE 'logged%'"), created as i64);
+}

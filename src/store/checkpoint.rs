@@ -1,0 +1,101 @@
+//! The server's checkpoints of the write-ahead log, on a thread of their own.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that takes the log past 1,000 frames: the
+//! writer thread copies every page written since the last checkpoint into the database file and fsyncs
+//! it, and every caller of that group waits for it. Here the writer's commit only wakes this thread,
+//! which runs the same passive checkpoint on its own connection while the writer goes on (a passive
+//! checkpoint never blocks a writer or a reader; SQLite lets one run beside a write transaction). Should
+//! the log grow past 16,000 frames all the same, the writer checkpoints in its commit, so the log stays
+//! bounded.
+
+use std::ffi::c_int;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
+
+use rusqlite::Connection;
+use rusqlite::hooks::Wal;
+use rusqlite::wal::CheckpointMode;
+
+/// Frames added to the log after which a commit wakes the checkpointer: SQLite's own automatic
+/// threshold. Counted from the last wake-up, not from the log's start: a log that cannot start over
+/// while writes never pause would otherwise wake it at every commit, and checkpoints back to back (each
+/// with its fsyncs) cost the writer more than the ones they replace (the Okta mix lost 29 %).
+const WAKE_EVERY_FRAMES: c_int = 1_000;
+/// Frames in the log after which the writer checkpoints in its commit, as SQLite would on its own (about
+/// 64 MiB of log at 4 KiB pages). The log starts over from its beginning only at a write transaction
+/// that finds every frame copied, and the checkpointer, running beside a writer that never pauses, ends
+/// a little behind the last commit each time: this bounds the log then. What the writer copies is only
+/// what the checkpointer has not, and it does so once in 16,000 frames instead of once in 1,000.
+const WRITER_CHECKPOINTS_AFTER_FRAMES: c_int = 16_000;
+
+/// Checkpoints run so far (`scimbox_wal_checkpoints_total`): by the checkpointer, and by the writer once
+/// the log has passed its bound.
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    checkpointer: AtomicU64,
+    writer: AtomicU64,
+}
+
+/// How many checkpoints of the write-ahead log ran, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointStats {
+    /// On the checkpointer's thread, beside the writer.
+    pub checkpointer: u64,
+    /// In one of the writer's commits, because the log had grown past its bound.
+    pub writer: u64,
+}
+
+impl Counts {
+    pub(super) fn stats(&self) -> CheckpointStats {
+        CheckpointStats {
+            checkpointer: self.checkpointer.load(Ordering::Relaxed),
+            writer: self.writer.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Moves the checkpoints of `writer`'s commits onto a thread with a connection of its own (`conn`).
+/// The thread ends when `writer` is closed (its hook, which holds the thread's wake-up, is dropped).
+pub(super) fn start(writer: &mut Connection, conn: Connection, counts: &Arc<Counts>) -> std::io::Result<()> {
+    let (wake, woken) = sync_channel::<()>(1);
+    let thread_counts = Arc::clone(counts);
+    std::thread::Builder::new().name("scimbox-checkpoint".into()).spawn(move || run(&conn, &woken, &thread_counts))?;
+    let counts = Arc::clone(counts);
+    // The log's frames at the last wake-up; fewer frames now means that the log started over.
+    let mut woken_at: c_int = 0;
+    let hook = move |wal: &mut Wal, frames: c_int| {
+        let behind = frames >= WRITER_CHECKPOINTS_AFTER_FRAMES;
+        if frames < woken_at {
+            woken_at = 0;
+        }
+        let mut gone = false;
+        if frames - woken_at >= WAKE_EVERY_FRAMES {
+            woken_at = frames;
+            // A wake-up already waiting covers this commit too.
+            gone = matches!(wake.try_send(()), Err(TrySendError::Disconnected(())));
+        }
+        if behind || gone {
+            // `gone`: the checkpointer has stopped (short of a panic it cannot), so do as SQLite would.
+            counts.writer.fetch_add(1, Ordering::Relaxed);
+            if let Err(error) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+                tracing::warn!(%error, frames, "the writer's own checkpoint of the write-ahead log failed");
+            }
+        }
+        Ok(())
+    };
+    writer.wal_hook(Some(hook)).map_err(std::io::Error::other)
+}
+
+fn run(conn: &Connection, woken: &Receiver<()>, counts: &Counts) {
+    while woken.recv().is_ok() {
+        counts.checkpointer.fetch_add(1, Ordering::Relaxed);
+        match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
+            Ok(_) => {}
+            // Another connection (a command's automatic checkpoint) is checkpointing: the next commit
+            // past the threshold wakes this thread again.
+            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+            Err(error) => tracing::warn!(%error, "cannot checkpoint the write-ahead log"),
+        }
+    }
+}
