@@ -77,9 +77,15 @@ pub(super) fn start(writer: &mut Connection, conn: Connection, counts: &Arc<Coun
         }
         if behind || gone {
             // `gone`: the checkpointer has stopped (short of a panic it cannot), so do as SQLite would.
-            counts.writer.fetch_add(1, Ordering::Relaxed);
-            if let Err(error) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
-                tracing::warn!(%error, frames, "the writer's own checkpoint of the write-ahead log failed");
+            match wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+                Ok(_) => {
+                    counts.writer.fetch_add(1, Ordering::Relaxed);
+                }
+                // The checkpointer (or a command) is checkpointing right now: the next commit tries again.
+                Err(error) if is_busy(&error) => {}
+                Err(error) => {
+                    tracing::warn!(%error, frames, "the writer's own checkpoint of the write-ahead log failed");
+                }
             }
         }
         Ok(())
@@ -89,13 +95,18 @@ pub(super) fn start(writer: &mut Connection, conn: Connection, counts: &Arc<Coun
 
 fn run(conn: &Connection, woken: &Receiver<()>, counts: &Counts) {
     while woken.recv().is_ok() {
-        counts.checkpointer.fetch_add(1, Ordering::Relaxed);
         match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
-            Ok(_) => {}
+            Ok(_) => {
+                counts.checkpointer.fetch_add(1, Ordering::Relaxed);
+            }
             // Another connection (a command's automatic checkpoint) is checkpointing: the next commit
             // past the threshold wakes this thread again.
-            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+            Err(error) if is_busy(&error) => {}
             Err(error) => tracing::warn!(%error, "cannot checkpoint the write-ahead log"),
         }
     }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }
