@@ -137,7 +137,7 @@ impl Metrics {
             database_bytes: gauge("database_size_bytes", "Size of the database file and its write-ahead log."),
             checkpoints: counter(
                 "wal_checkpoints_total",
-                "Checkpoints of the write-ahead log: by the checkpointer thread beside the writer, or by the writer in a commit once the log has grown past 16,000 frames (writes that never pause leave it no moment to start over).",
+                "Checkpoint runs of the write-ahead log: by the checkpointer thread beside the writer, or by the writer in a commit that leaves the log at 16,000 frames or more (writes that never pause, or a reader holding an old snapshot, keep it from starting over).",
                 &["by"],
             ),
             words_waiting: gauge(

@@ -209,12 +209,15 @@ impl Store {
         words::build_if_new(&mut conn)?;
         let readers = readers::Readers::new(path.clone(), reader_pool_size());
         let checkpoints = Arc::<checkpoint::Counts>::default();
-        if matches!(sharing, writer::Sharing::GivesWay(_)) {
-            // The server checkpoints beside its writer; a command keeps SQLite's checkpoint in its commit.
-            checkpoint::start(&mut conn, open_connection(&path, false)?, &checkpoints)
-                .map_err(|e| StoreError::Internal(format!("cannot start the checkpointer: {e}")))?;
-        }
-        let writer = writer::Writer::start(conn, sharing)?;
+        // The server checkpoints beside its writer; a command keeps SQLite's checkpoint in its commit.
+        let checkpointer = match sharing {
+            writer::Sharing::GivesWay(_) => Some(
+                checkpoint::start(&mut conn, open_connection(&path, false)?, &checkpoints)
+                    .map_err(|e| StoreError::Internal(format!("cannot start the checkpointer: {e}")))?,
+            ),
+            writer::Sharing::Announces(_) => None,
+        };
+        let writer = writer::Writer::start(conn, sharing, checkpointer)?;
         let argon2 = Arc::new(crate::hashing::Argon2Pool::for_this_machine());
         let positions = Arc::default();
         Ok(Store {

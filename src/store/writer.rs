@@ -240,13 +240,20 @@ pub struct WriterHold {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection, sharing: Sharing) -> Result<Writer, StoreError> {
+    /// Starts the writer thread on `conn`. `checkpointer` is the thread that the connection's WAL hook
+    /// wakes (`checkpoint::start`): it ends with the connection, and the writer joins it before it
+    /// reports itself closed.
+    pub(super) fn start(
+        conn: Connection,
+        sharing: Sharing,
+        checkpointer: Option<std::thread::JoinHandle<()>>,
+    ) -> Result<Writer, StoreError> {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
         let thread_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("scimbox-writer".into())
-            .spawn(move || run(conn, receiver, &thread_stats, &sharing))
+            .spawn(move || run(conn, receiver, &thread_stats, &sharing, checkpointer))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { queue, stats })
     }
@@ -348,7 +355,13 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters, sharing: &Sharing) {
+fn run(
+    mut conn: Connection,
+    mut receiver: mpsc::Receiver<Message>,
+    stats: &Counters,
+    sharing: &Sharing,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+) {
     let mut group: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
     let mut closing = None;
     let mut words = PendingWords::new(sharing);
@@ -389,6 +402,9 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, stats: &Counters
         if let Ok(queued) = message.queued() {
             commit_group(&conn, std::iter::once(queued), stats, sharing);
         }
+    }
+    if let Some(checkpointer) = checkpointer {
+        super::checkpoint::stop(&mut conn, checkpointer);
     }
     drop(conn);
     if let Some(done) = closing {
