@@ -355,7 +355,13 @@ async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
     assert_eq!(store.checkpoint_stats().writer, 0, "the writer checkpointed in a commit");
     // What was copied is what was committed: every user is there, through the log and the database.
     assert_eq!(sql(&store, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
+    // Another connection open on the database (idle, as a command's or a monitor's may be) keeps SQLite
+    // from deleting the log when the writer's connection closes: the close itself must empty it.
+    let idle = rusqlite::Connection::open(&database).unwrap();
+    let _: i64 = idle.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
     store.close().await;
+    assert_eq!(size(&log), 0, "a closed server's store leaves its log empty");
+    drop(idle);
     let reopened = Store::open(dir.path()).unwrap();
     assert_eq!(sql(&reopened, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
 }
