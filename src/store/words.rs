@@ -20,6 +20,7 @@ use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::writer::transaction_statement;
 
 /// What an indexed row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +218,7 @@ fn waiting(conn: &Connection) -> rusqlite::Result<(i64, Option<i64>)> {
 }
 
 fn move_pending(conn: &Connection, mut more: impl FnMut() -> bool) -> Result<bool, StoreError> {
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    transaction_statement(conn, "BEGIN IMMEDIATE")?;
     let moved = (|| -> Result<bool, StoreError> {
         for _ in 0..PENDING_STEPS {
             let (count, Some(last)) = waiting(conn)? else { return Ok(true) };
@@ -236,10 +237,7 @@ fn move_pending(conn: &Connection, mut more: impl FnMut() -> bool) -> Result<boo
         }
         Ok(false)
     })();
-    let ended = match &moved {
-        Ok(_) => conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])),
-        Err(_) => conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])),
-    };
+    let ended = transaction_statement(conn, if moved.is_ok() { "COMMIT" } else { "ROLLBACK" });
     if let Err(error) = ended {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");

@@ -573,7 +573,7 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Queued>, stats: &Co
 
 /// Runs one of the transaction statements each write of a group needs, prepared once per connection
 /// (`execute_batch` parsed them again every time: a tenth of the writer's instructions under creates).
-fn transaction_statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+pub(super) fn transaction_statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
