@@ -78,7 +78,8 @@ pub(super) fn start(
             woken_at = 0;
         }
         let mut gone = false;
-        if frames - woken_at >= WAKE_EVERY_FRAMES {
+        // Past the bound the writer checkpoints itself: a wake-up would only have the two contend.
+        if !behind && frames - woken_at >= WAKE_EVERY_FRAMES {
             woken_at = frames;
             // A wake-up already waiting covers this commit too.
             gone = matches!(wake.try_send(()), Err(TrySendError::Disconnected(())));
