@@ -335,15 +335,7 @@ async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
     // Commits of 200 creates until the log holds more than 1,000 frames of 4 KiB (the wake-up threshold).
     let mut created = 0;
     while size(&log) < 1_100 * 4_096 {
-        let (_, committed) = store
-            .in_one_commit(async {
-                for _ in 0..200 {
-                    created += 1;
-                    store.create_user(&actor(), user(&format!("checkpointed{created}")), None).await.unwrap();
-                }
-            })
-            .await;
-        committed.unwrap();
+        create_in_one_commit(&store, &mut created, 200).await;
         assert!(created < 100_000, "the log never grew past 1,000 frames");
     }
     let mut waited = 0;
@@ -354,7 +346,7 @@ async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
     }
     assert_eq!(store.checkpoint_stats().writer, 0, "the writer checkpointed in a commit");
     // What was copied is what was committed: every user is there, through the log and the database.
-    assert_eq!(sql(&store, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
+    assert_eq!(sql(&store, "SELECT count(*) FROM users WHERE user_name LIKE 'logged%'"), created as i64);
     // Another connection open on the database (idle, as a command's or a monitor's may be) keeps SQLite
     // from deleting the log when the writer's connection closes: the close itself must empty it.
     let idle = rusqlite::Connection::open(&database).unwrap();
@@ -363,7 +355,7 @@ async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
     assert_eq!(size(&log), 0, "a closed server's store leaves its log empty");
     drop(idle);
     let reopened = Store::open(dir.path()).unwrap();
-    assert_eq!(sql(&reopened, "SELECT count(*) FROM users WHERE user_name LIKE 'checkpointed%'"), created);
+    assert_eq!(sql(&reopened, "SELECT count(*) FROM users WHERE user_name LIKE 'logged%'"), created as i64);
 }
 
 /// Commits `count` creates in one transaction, as a Bulk request does; `created` numbers them.
