@@ -142,6 +142,10 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own (off when unset).
     #[arg(long, env = "SCIMBOX_METRICS_LISTEN", value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
+    /// Threads that serve connections, each serving its connections whole (default: one more than the
+    /// cores).
+    #[arg(long, env = "SCIMBOX_HTTP_WORKERS", value_name = "N")]
+    http_workers: Option<std::num::NonZeroUsize>,
     /// Whether local admin accounts may sign in with a password (the break-glass way in beside the
     /// identity provider); `scimbox admin create` works either way.
     #[arg(long, env = "SCIMBOX_PASSWORD_SIGN_IN", default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
@@ -530,6 +534,7 @@ fn serve_config(args: ServeArgs) -> Result<Config, Failure> {
         audit,
         metrics_listen: args.metrics_listen,
         oidc,
+        http_workers: args.http_workers,
     })
 }
 

@@ -2,6 +2,7 @@
 //! `SCIMBOX_*` variables and passed explicitly to whatever needs it. There is no global configuration.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Sign-in through the identity provider (OpenID Connect); off when `None`.
     pub oidc: Option<OidcSettings>,
+    /// Threads that serve connections (`http/workers.rs`); `None` for one more than the cores.
+    pub http_workers: Option<NonZeroUsize>,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             audit: AuditSettings::default(),
             metrics_listen: None,
             oidc: None,
+            http_workers: None,
         }
     }
 

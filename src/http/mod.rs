@@ -23,6 +23,7 @@ mod session;
 pub mod throttle;
 pub mod tls;
 mod web;
+mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -118,6 +119,8 @@ pub struct Server {
     tls: Option<(TlsAcceptor, Arc<tls::CertificateSlot>)>,
     local_addr: SocketAddr,
     metrics_listener: Option<TcpListener>,
+    /// The threads that will serve the connections.
+    workers: workers::Workers,
 }
 
 impl std::fmt::Debug for Server {
@@ -162,6 +165,9 @@ impl Server {
             (Some(_), None) => return Err(ServeError::Other("--public-url is needed with --oidc-issuer".into())),
             (None, _) => None,
         };
+        let workers =
+            workers::Workers::start(config.http_workers.map_or_else(workers::Workers::default_count, |n| n.get()))
+                .map_err(|e| ServeError::Other(format!("cannot start the connection workers: {e}")))?;
         let app = Arc::new(App {
             oidc,
             config,
@@ -179,7 +185,7 @@ impl Server {
                 std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             ),
         });
-        Ok(Server { app, listener, tls, local_addr, metrics_listener })
+        Ok(Server { app, listener, tls, local_addr, metrics_listener, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -229,7 +235,7 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish (up to the
     /// configured bound), commits what the writer has queued, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Server { app, listener, tls, local_addr, metrics_listener } = self;
+        let Server { app, listener, tls, local_addr, metrics_listener, workers } = self;
         let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
         let metrics_task =
             metrics_listener.map(|listener| tokio::spawn(metrics::serve(Arc::clone(&app), listener, metrics_stopped)));
@@ -283,13 +289,28 @@ impl Server {
                 continue;
             };
             let _ = stream.set_nodelay(true);
+            // Handed to the worker that will serve it: it leaves this runtime's reactor for that worker's.
+            let stream = match stream.into_std() {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "connection dropped: it could not be handed to a worker");
+                    continue;
+                }
+            };
             let app = Arc::clone(&app);
             let builder = builder.clone();
             let watcher = graceful.watcher();
             let acceptor = acceptor.clone();
             let limits = limits.clone();
-            tokio::spawn(async move {
+            workers.spawn(async move {
                 let _slots = (slot, address_slot);
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "connection dropped: the worker could not take it");
+                        return;
+                    }
+                };
                 let _open = OpenConnection::new(Arc::clone(&app.metrics));
                 let (first_request, head_deadline) = connection::FirstRequest::new(accepted_at + limits.header_timeout);
                 let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
@@ -340,6 +361,8 @@ impl Server {
                 tracing::warn!(seconds = limits.shutdown_timeout.as_secs(), "requests still in flight after the shutdown bound; closing them");
             }
         }
+        // What is still running on a worker past the bound is dropped with it.
+        let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
         app.recorder.close().await;
         let stopped = serde_json::json!({ "version": env!("CARGO_PKG_VERSION") });
         if let Err(error) = app.store.audit(Actor::server(), Entry::new(Action::ServerStopped, None, stopped)).await {

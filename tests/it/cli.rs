@@ -541,3 +541,44 @@ fn the_binary_links_no_system_sqlite_or_openssl() {
         assert!(!libraries.contains(forbidden), "the binary links {forbidden}: {libraries}");
     }
 }
+
+/// The names of the threads of process `pid` that serve connections, sorted.
+fn connection_workers(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("expected /proc to list the server's threads");
+    let mut names: Vec<String> = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .filter(|name| name.starts_with("scimbox-http-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `--http-workers` sets how many threads serve connections (one more than the cores by default), and
+/// connections opened one after another are all answered by them; zero is refused as a usage error.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_runs_the_connection_workers_it_is_asked_for() {
+    let dir = temp_dir();
+    let data = path_text(dir.path());
+    run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--http-workers", "0"]).assert_error(
+        "serve --http-workers 0",
+        2,
+        "--http-workers",
+    );
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let serve = Serve::start(dir.path(), &[]);
+    let expected: Vec<String> = (0..=cores).map(|index| format!("scimbox-http-{index}")).collect();
+    assert_eq!(connection_workers(serve.process.child.id()), expected, "one worker more than the {cores} cores");
+    serve.stop().assert_success("serve with the default workers");
+
+    let serve = Serve::start(dir.path(), &["--http-workers", "2"]);
+    assert_eq!(connection_workers(serve.process.child.id()), ["scimbox-http-0", "scimbox-http-1"]);
+    // Each request on a connection of its own: the workers take them in turn, and every one is answered.
+    for attempt in 0..6 {
+        let client = http_client();
+        let response = client.get(serve.url("/healthz")).send().await.expect("GET /healthz");
+        assert_eq!(response.status().as_u16(), 200, "connection {attempt}");
+    }
+    serve.stop().assert_success("serve with two workers");
+}
