@@ -52,21 +52,32 @@ impl Drop for Served {
 }
 
 impl Workers {
-    /// Starts `count` workers (at least one), named `scimbox-http-N`.
+    /// Starts `count` workers (at least one), named `scimbox-http-N`, and returns once each is running.
     pub fn start(count: usize) -> io::Result<Workers> {
-        let mut workers = Vec::with_capacity(count.max(1));
-        for index in 0..count.max(1) {
+        let count = count.max(1);
+        let mut workers = Workers { workers: Vec::with_capacity(count), next: AtomicUsize::new(0) };
+        let (running, started) = std::sync::mpsc::channel::<()>();
+        for index in 0..count {
             let runtime = Builder::new_current_thread().enable_all().build()?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
+            let running = running.clone();
             let thread = std::thread::Builder::new().name(format!("scimbox-http-{index}")).spawn(move || {
+                // The thread has its name from here on; what is spawned meanwhile waits for `block_on`.
+                let _ = running.send(());
+                drop(running);
                 runtime.block_on(async {
                     let _ = stopped.await;
                 });
             })?;
-            workers.push(Worker { handle, load: Arc::default(), stop: Some(stop), thread: Some(thread) });
+            workers.workers.push(Worker { handle, load: Arc::default(), stop: Some(stop), thread: Some(thread) });
         }
-        Ok(Workers { workers, next: AtomicUsize::new(0) })
+        drop(running);
+        for _ in 0..count {
+            // Each thread sends once and drops its sender: an error here means one ended without starting.
+            started.recv().map_err(|_| io::Error::other("a connection worker ended as it started"))?;
+        }
+        Ok(workers)
     }
 
     /// How many workers serve when the configuration does not say: one more than the cores this process
