@@ -58,7 +58,9 @@ impl Workers {
         let mut workers = Workers { workers: Vec::with_capacity(count), next: AtomicUsize::new(0) };
         let (running, started) = std::sync::mpsc::channel::<()>();
         for index in 0..count {
-            let runtime = Builder::new_current_thread().enable_all().build()?;
+            // The name is that of the threads of its blocking pool (the worker's own is set below), as
+            // the main runtime names its threads.
+            let runtime = Builder::new_current_thread().enable_all().thread_name("scimbox").build()?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
             let running = running.clone();
