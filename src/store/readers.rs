@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{StoreError, open_connection};
+use super::{StoreError, open_connection, transaction_statement};
 
 #[derive(Debug)]
 pub(super) struct Readers {
@@ -81,8 +81,8 @@ fn in_read_transaction<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.prepare_cached("BEGIN")?.execute([])?;
+    transaction_statement(conn, "BEGIN")?;
     let result = f(conn);
-    conn.prepare_cached("COMMIT")?.execute([])?;
+    transaction_statement(conn, "COMMIT")?;
     result
 }

@@ -20,7 +20,7 @@ use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use super::writer::transaction_statement;
+use super::transaction_statement;
 
 /// What an indexed row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

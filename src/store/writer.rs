@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
+use super::{StoreError, transaction_statement};
 
 /// The most writes one transaction takes: bounds the latency a write can add to its group.
 const MAX_GROUP: usize = 512;
@@ -569,12 +569,6 @@ fn commit_jobs(conn: &Connection, jobs: impl Iterator<Item = Queued>, stats: &Co
     for answer in answers {
         answer(outcome.clone());
     }
-}
-
-/// Runs one of the transaction statements each write of a group needs, prepared once per connection
-/// (`execute_batch` parsed them again every time: a tenth of the writer's instructions under creates).
-pub(super) fn transaction_statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn rollback_savepoint(conn: &Connection) {
