@@ -75,10 +75,11 @@ export async function render(main, { query, isCurrent }) {
       return;
     }
     if (mine !== request || !isCurrent()) return;
-    count.replaceChildren(`${formatNumber(data.total)} request${data.total === 1 ? '' : 's'}`, state.token
-      ? h('span', {}, ' with one token ', h('button', { type: 'button', class: 'button small', id: 'activity-all-tokens',
-        on: { click: () => { state.token = ''; restart(); } } }, 'Show every token'))
-      : null);
+    // `replaceChildren` writes a null as the text "null": the token note is added only when there is one.
+    count.replaceChildren(`${formatNumber(data.total)} request${data.total === 1 ? '' : 's'}`, ...(state.token
+      ? [h('span', {}, ' with one token ', h('button', { type: 'button', class: 'button small', id: 'activity-all-tokens',
+        on: { click: () => { state.token = ''; restart(); } } }, 'Show every token'))]
+      : []));
     if (data.total === 0) {
       const filtered = state.status || state.resource || state.q || state.token;
       results.replaceChildren(filtered

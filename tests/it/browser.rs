@@ -359,6 +359,9 @@ async fn an_admin_connects_a_provider_and_watches_it_work() {
         (body.contains("created user alice@example.com") && body.contains("already taken")).then_some(())
     })
     .await;
+    // Unfiltered, the count line is the count alone.
+    let count = wait_for(&client, "main p.result-count").await.text().await.unwrap();
+    assert_eq!(count.trim(), "4 requests", "the Activity count line");
     screenshot(&client, "09-activity").await;
     // Each row links to the user or group it touched.
     click(&client, &format!("main tbody a[href='/users/{alice}']")).await;
