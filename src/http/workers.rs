@@ -66,6 +66,9 @@ impl Workers {
             let running = running.clone();
             let thread = std::thread::Builder::new().name(format!("scimbox-http-{index}")).spawn(move || {
                 // The thread has its name from here on; what is spawned meanwhile waits for `block_on`.
+                // Its inline reads run on a connection of its own (closed as the thread ends, which is
+                // before the store closes: `Server` stops the workers first).
+                crate::store::keep_own_reader_on_this_thread();
                 let _ = running.send(());
                 drop(running);
                 runtime.block_on(async {

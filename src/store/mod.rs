@@ -18,6 +18,7 @@ mod listing;
 mod migrations;
 mod query;
 mod readers;
+pub use readers::keep_own_reader_on_this_thread;
 mod sessions;
 mod tokens;
 mod users;
