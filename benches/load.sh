@@ -8,7 +8,9 @@
 # A second baseline, `naive` (also in benches/scimload), answers the lookup scenario with one indexed
 # SQLite read per request and nothing else (no authentication, groups, activity record or log line), on
 # USERS_SMALL and on USERS_LARGE users: what "one SQLite read per request" costs on this machine, next to
-# what scimbox's lookups cost at the same size.
+# what scimbox's lookups cost at the same size. At each level it is measured right before and right after
+# scimbox's lookups (it waits, idle, while scimbox is seeded), and the ratio is to the mean of the two, as
+# hello-world's is: a machine that drifts over the minutes of a run moves both alike.
 #
 # Peers, side by side in the same run, when asked for: PEERS="scim2-server" installs scim2-server from
 # PyPI into a virtualenv under target/peers/ (pinned: SCIM2_SERVER_VERSION) and measures its lookups and
@@ -166,6 +168,20 @@ baseline() {
     wait "$pid" || true
 }
 
+# start_naive LABEL USERS: starts the naive server on USERS users of its own (written before it listens)
+# in the background; sets $naive_pid and $naive_url.
+start_naive() {
+    local label=$1 users=$2
+    echo "== naive baseline: one SQLite read per lookup, nothing else ($users users)"
+    mkdir -p "$work/data-naive-$label"
+    "$bin/naive" --listen 127.0.0.1:0 --users "$users" --data-dir "$work/data-naive-$label" >"$work/naive-$label.out" &
+    naive_pid=$!
+    pids+=("$naive_pid")
+    local line
+    line=$(first_line "$work/naive-$label.out" "$naive_pid")
+    naive_url=${line#"naive listening on "}
+}
+
 # start_scimbox DATA LABEL: starts scimbox on DATA in the background; sets $pid, $base and $started_ms
 # (milliseconds from the process start to its listening line).
 start_scimbox() {
@@ -179,12 +195,14 @@ start_scimbox() {
     base="${line##* listening on }/scim/v2"
 }
 
-# level LABEL USERS GROUP_SIZE: a fresh scimbox holding USERS users, every scenario against it.
+# level LABEL USERS GROUP_SIZE: a fresh scimbox holding USERS users, every scenario against it; the
+# lookups between two runs of the naive server on as many users.
 level() {
     local label=$1 users=$2 group_size=$3
     local data="$work/data-$label"
     mkdir -p "$data"
-    local pid base started_ms
+    local pid base started_ms naive_pid naive_url
+    start_naive "$label" "$users"
     start_scimbox "$data" "$label"
     SCIMLOAD_TOKEN=$("$bin/scimbox" token create --data-dir "$data" --name load | tail -n 1)
     export SCIMLOAD_TOKEN
@@ -205,7 +223,13 @@ level() {
 
     local scenario
     for scenario in $SCENARIOS; do
-        if [[ $scenario == bulk ]]; then
+        if [[ $scenario == lookup ]]; then
+            pid=$naive_pid run_scimload "naive-$label-before" --base-url "$naive_url" --token unused \
+                --seed-users "$users" --scenario lookup
+            run_scimload "$label-lookup" "${data_args[@]}" --scenario lookup
+            pid=$naive_pid run_scimload "naive-$label-after" --base-url "$naive_url" --token unused \
+                --seed-users "$users" --scenario lookup
+        elif [[ $scenario == bulk ]]; then
             CONNECTIONS=1 run_scimload "$label-$scenario" "${data_args[@]}" --scenario bulk --bulk-size 1000
         else
             run_scimload "$label-$scenario" "${data_args[@]}" --scenario "$scenario"
@@ -225,19 +249,10 @@ level() {
         run_scimload restarted-lookup --base-url "$base" --seed-users "$users" --scenario lookup
         ps -o rss= -p "$pid" | awk '{ printf "%.0f\n", $1 / 1024 }' >"$work/restart.rss"
     fi
-    kill "$pid"
+    kill "$pid" "$naive_pid"
     wait "$pid" || true
-    rm -rf "$data"
-}
-
-# naive LABEL USERS: the naive one-read server on USERS users.
-naive() {
-    local label=$1 users=$2
-    echo "== naive baseline: one SQLite read per lookup, nothing else ($users users)"
-    mkdir -p "$work/data-naive-$label"
-    baseline "naive-$label" naive --users "$users" --data-dir "$work/data-naive-$label" -- \
-        --token unused --seed-users "$users" --scenario lookup
-    rm -rf "$work/data-naive-$label"
+    wait "$naive_pid" || true
+    rm -rf "$data" "$work/data-naive-$label"
 }
 
 # peer NAME URL: lookups and creates against a peer SCIM server at URL, seeded with USERS_SMALL users.
@@ -277,8 +292,6 @@ scim2_server() {
 
 echo "== hello-world baseline ($CONNECTIONS connections)"
 baseline hello-before hello -- --scenario hello
-naive small "$USERS_SMALL"
-naive large "$USERS_LARGE"
 for name in $PEERS; do
     case $name in
         scim2-server) scim2_server ;;
@@ -318,8 +331,6 @@ row() {
             '{ printf "%-28s %9s %10.0f %9.2f %9.2f %8d %8.1f%% %10.1f %8.1f\n", $1, $2, $3, $4, $5, $6, $7, server, gen }'
 }
 row hello-before "hello (before)" -
-row naive-small "lookup, naive server" "$USERS_SMALL"
-row naive-large "lookup, naive server" "$USERS_LARGE"
 peer_names="$PEERS"
 for entry in $PEER_URLS; do peer_names="$peer_names ${entry%%=*}"; done
 for name in $peer_names; do
@@ -330,6 +341,12 @@ for pair in "small:$USERS_SMALL:$GROUP_SIZE_SMALL" "large:$USERS_LARGE:$GROUP_SI
     IFS=: read -r label users group_size <<<"$pair"
     for scenario in $SCENARIOS; do
         name=$scenario
+        if [[ $scenario == lookup ]]; then
+            row "naive-$label-before" "lookup, naive (before)" "$users"
+            row "$label-lookup" lookup "$users"
+            row "naive-$label-after" "lookup, naive (after)" "$users"
+            continue
+        fi
         [[ $scenario == group-patch ]] && name="group-patch ($group_size/group)"
         [[ $scenario == import ]] && name="import (pages of 100)"
         [[ $scenario == bulk ]] && name="bulk (1,000 creates, 1 conn)"
@@ -341,10 +358,12 @@ row hello-after "hello (after)" -
 for pair in "small:$USERS_SMALL" "large:$USERS_LARGE"; do
     IFS=: read -r label users <<<"$pair"
     mine=$(rps "$label-lookup")
-    naive_rps=$(rps "naive-$label")
-    [[ -n $mine && -n $naive_rps ]] || continue
-    awk -v m="$mine" -v n="$naive_rps" -v b="$baseline" -v u="$users" 'BEGIN {
-        printf "lookups at %s users: %.0f req/s, %.1f%% of hello-world, %.1f%% of the naive server\n", u, m, (b > 0 ? 100 * m / b : 0), 100 * m / n
+    naive_before=$(rps "naive-$label-before")
+    naive_after=$(rps "naive-$label-after")
+    [[ -n $mine && -n $naive_before && -n $naive_after ]] || continue
+    awk -v m="$mine" -v nb="$naive_before" -v na="$naive_after" -v b="$baseline" -v u="$users" 'BEGIN {
+        n = (nb + na) / 2
+        printf "lookups at %s users: %.0f req/s, %.1f%% of hello-world, %.1f%% of the naive server (%.0f req/s, the mean of %.0f before and %.0f after)\n", u, m, (b > 0 ? 100 * m / b : 0), 100 * m / n, n, nb, na
     }'
 done
 # A Bulk of 1,000 creates, durable: users created per second, not requests.
