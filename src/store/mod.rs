@@ -570,8 +570,6 @@ fn reader_pool_size() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(4, 16)
 }
 
-/// Opens one connection with the pragmas every connection needs. The writer's (read_only = false)
-/// also puts the database in WAL mode, which persists in the file.
 /// Runs a transaction statement (`BEGIN`, `COMMIT`, a savepoint's) prepared once per connection: the
 /// writer runs several for each write of a group, and `execute_batch` parsed them again every time (a
 /// tenth of the writer's instructions under creates); readers run two for each read.
@@ -579,6 +577,8 @@ fn transaction_statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// Opens one connection with the pragmas every connection needs. The writer's (read_only = false)
+/// also puts the database in WAL mode, which persists in the file.
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
