@@ -15,8 +15,8 @@
 //! Handing every read to the blocking pool, as the first version did, cost more than the reads: two
 //! thread wake-ups per request dominated a profile of `userName eq` lookups. Taking a pooled connection
 //! costs a semaphore permit and two locks of the idle list, on cache lines every worker writes; with a
-//! connection per worker, lookups on 1,000,000 users went from 48,400 to 51,600 requests/s and from 27.2
-//! to 24.7 µs of server CPU each (ARCHITECTURE.md, Durability and concurrency).
+//! connection per worker, lookups on 1,000,000 users went from 49,500 to 54,000 requests/s and from 27.6
+//! to 24.5 µs of server CPU each (ARCHITECTURE.md, Durability and concurrency).
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -82,9 +82,7 @@ impl Readers {
             .await
             .map_err(|e| StoreError::Internal(format!("a read panicked: {e}")))?
     }
-}
 
-impl Readers {
     /// Runs `f` on this thread's own connection to this store, opening it first if the thread has none
     /// or one to another store.
     fn run_own<T>(
@@ -93,7 +91,6 @@ impl Readers {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if slot.as_ref().is_none_or(|(id, _)| *id != self.id) {
-            *slot = None;
             *slot = Some((self.id, open_connection(&self.path, true)?));
         }
         let (_, conn) = slot.as_ref().expect("filled above");
