@@ -146,7 +146,7 @@ run_scimload() {
         "$work/$name.json" >"$work/$name.cpu" || true
 }
 
-# baseline NAME BINARY ARGS... -- SCIMLOAD_ARGS...: starts a baseline server (`hello` or `naive`) with ARGS,
+# baseline NAME BINARY ARGS... -- SCIMLOAD_ARGS...: starts a baseline server (`hello`; `naive` waits beside each level: start_naive) with ARGS,
 # runs scimload against it with SCIMLOAD_ARGS, and stops it.
 baseline() {
     local name=$1 binary=$2
